@@ -1,0 +1,60 @@
+// The state layout (DESIGN.md, "State layout"):
+//   <state>/leases/<pool>.json, vms/<id>/{record.json,rootfs.ext4,console.log,vmm.log}, archive/
+//   <run>/<id>/ for sockets.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "record/record.hpp"
+
+namespace vmu {
+
+namespace fs = std::filesystem;
+
+// The largest record file accepted.
+inline constexpr std::size_t kMaxRecordBytes = 1u << 20;
+
+// How long a tool waits for a lock before it gives up (exit 1).
+inline constexpr std::chrono::milliseconds kLockDeadline{10000};
+
+class State {
+ public:
+  // Resolves the folders: `state_dir` (the --state-dir flag) if given, else
+  // $VMUTILS_STATE_DIR, else /var/lib/vmutils for root and
+  // $XDG_STATE_HOME/vmutils (~/.local/state/vmutils) otherwise. The run
+  // folder: $VMUTILS_RUN_DIR, else /run/vmutils for root and
+  // $XDG_RUNTIME_DIR/vmutils (/tmp/vmutils-<uid>) otherwise.
+  static State resolve(const std::optional<std::string>& state_dir);
+  State(fs::path state, fs::path run) : root_(std::move(state)), run_(std::move(run)) {}
+
+  const fs::path& root() const { return root_; }
+  const fs::path& run_root() const { return run_; }
+  fs::path leases_dir() const { return root_ / "leases"; }
+  fs::path vms_dir() const { return root_ / "vms"; }
+  fs::path archive_dir() const { return root_ / "archive"; }
+  fs::path vm_dir(const std::string& id) const { return vms_dir() / id; }
+  fs::path record_path(const std::string& id) const { return vm_dir(id) / "record.json"; }
+  fs::path rootfs_path(const std::string& id) const { return vm_dir(id) / "rootfs.ext4"; }
+  fs::path console_log(const std::string& id) const { return vm_dir(id) / "console.log"; }
+  fs::path vmm_log(const std::string& id) const { return vm_dir(id) / "vmm.log"; }
+  fs::path run_dir(const std::string& id) const { return run_ / id; }
+
+  bool exists(const std::string& id) const;
+  // Loads vms/<id>/record.json; an unknown id is bad input (exit 2).
+  Record load(const std::string& id) const;
+  std::optional<Record> load_if_exists(const std::string& id) const;
+  // Saves the record atomically (temp, fsync, rename), creating its folder.
+  void save(const Record& r) const;
+  // The ids with a state folder, sorted.
+  std::vector<std::string> list_ids() const;
+
+ private:
+  fs::path root_;
+  fs::path run_;
+};
+
+}  // namespace vmu

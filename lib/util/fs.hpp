@@ -1,0 +1,47 @@
+// Files: bounded reads, atomic replacement, directories.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace vmu {
+
+namespace fs = std::filesystem;
+
+// Reads a whole file, refusing one larger than `limit` bytes (Exit::usage:
+// the file is input a user controls). Throws on any error.
+std::string read_file(const fs::path& path, std::size_t limit = 16u << 20);
+
+// As read_file, but std::nullopt when the file does not exist.
+std::optional<std::string> read_file_if_exists(const fs::path& path,
+                                               std::size_t limit = 16u << 20);
+
+// Observes the phases of write_file_atomic (tests use it to crash mid-write).
+using WriteHook = std::function<void(std::string_view phase)>;
+
+// Replaces `path` with `data` so that a reader, or a crash at any instant,
+// sees either the old or the new contents, never a mix: write a temporary
+// file in the same folder, fsync it, rename it over `path`, fsync the folder.
+// Phases passed to `hook`: "temp-partial" (half the data written),
+// "temp-synced", "renamed".
+void write_file_atomic(const fs::path& path, std::string_view data, mode_t mode = 0644,
+                       const WriteHook& hook = {});
+
+// Removes temporary files that write_file_atomic left behind in `dir` when
+// a writer was killed (names ".<name>.tmp.*"). Call under the lock that
+// serialises the writers.
+void remove_stale_temps(const fs::path& dir, std::string_view name);
+
+// mkdir -p, with `mode` for the folders it creates.
+void make_dirs(const fs::path& path, mode_t mode = 0755);
+
+// fsync of a folder, so a rename or unlink in it is durable.
+void sync_dir(const fs::path& dir);
+
+}  // namespace vmu
