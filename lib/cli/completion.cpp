@@ -24,7 +24,9 @@ struct Cmd {
   std::vector<Opt> opts;
 };
 
-std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+std::string first_line(const std::string& s) {
+  return s.substr(0, s.find('\n'));
+}
 
 std::vector<Opt> options_of(const CLI::App* app) {
   std::vector<Opt> out;
@@ -45,10 +47,12 @@ std::vector<Opt> options_of(const CLI::App* app) {
         std::string c;
         while (std::getline(ss, c, ',')) opt.choices.push_back(c);
       }
-      if (type.find("DIR") != std::string::npos) opt.value = Opt::Value::dir;
+      if (type.find("DIR") != std::string::npos)
+        opt.value = Opt::Value::dir;
       else if (type.find("FILE") != std::string::npos || type.find("PATH") != std::string::npos)
         opt.value = Opt::Value::file;
-      else opt.value = Opt::Value::any;
+      else
+        opt.value = Opt::Value::any;
     }
     out.push_back(std::move(opt));
   }
@@ -164,13 +168,16 @@ std::string zsh(const std::string& tool, const std::vector<Cmd>& cmds) {
     for (char& ch : desc)
       if (ch == '[' || ch == ']' || ch == '\'' || ch == ':') ch = ' ';
     std::string action;
-    if (o.value == Opt::Value::dir) action = ":dir:_files -/";
-    else if (o.value == Opt::Value::file) action = ":file:_files";
+    if (o.value == Opt::Value::dir)
+      action = ":dir:_files -/";
+    else if (o.value == Opt::Value::file)
+      action = ":file:_files";
     else if (!o.choices.empty()) {
       std::string w;
       for (const auto& c : o.choices) w += (w.empty() ? "" : " ") + c;
       action = ":value:(" + w + ")";
-    } else if (o.value == Opt::Value::any) action = ":value: ";
+    } else if (o.value == Opt::Value::any)
+      action = ":value: ";
     return "'" + names + "[" + desc + "]" + action + "'";
   };
   std::string out = fmt::format(
@@ -228,8 +235,10 @@ std::string fish(const std::string& tool, const std::vector<Cmd>& cmds) {
     for (const auto& o : c.opts) {
       std::string line = fmt::format("complete -c {}{}", tool, cond);
       for (const auto& n : o.names) {
-        if (n.starts_with("--")) line += " -l " + n.substr(2);
-        else line += " -s " + n.substr(1);
+        if (n.starts_with("--"))
+          line += " -l " + n.substr(2);
+        else
+          line += " -s " + n.substr(1);
       }
       if (!o.choices.empty()) {
         std::string w;
@@ -255,7 +264,8 @@ std::string completion_script(const CLI::App& app, const std::string& shell) {
   if (shell == "bash") return bash(tool, cmds);
   if (shell == "zsh") return zsh(tool, cmds);
   if (shell == "fish") return fish(tool, cmds);
-  throw Error(Exit::usage, fmt::format("no completion for shell '{}': use bash, zsh or fish", shell));
+  throw Error(Exit::usage,
+              fmt::format("no completion for shell '{}': use bash, zsh or fish", shell));
 }
 
 }  // namespace vmu::cli

@@ -65,6 +65,8 @@ class Formatter : public CLI::Formatter {
 
 }  // namespace
 
-std::shared_ptr<CLI::Formatter> make_formatter() { return std::make_shared<Formatter>(); }
+std::shared_ptr<CLI::Formatter> make_formatter() {
+  return std::make_shared<Formatter>();
+}
 
 }  // namespace vmu::cli

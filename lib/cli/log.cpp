@@ -19,7 +19,8 @@ Log::Log(std::string tool) : tool_(std::move(tool)) {
 }
 
 void Log::emit(Level level, std::string_view message) {
-  const int need = level == Level::error ? -1 : level == Level::warn ? 0 : static_cast<int>(level);
+  // -q (-1): errors; default (0): warnings and events; -v (1): debug too.
+  const int need = level == Level::debug ? 1 : level == Level::error ? -1 : 0;
   if (verbosity_ < need && level != Level::error) return;
   std::string_view tag;
   std::string_view on, off;
@@ -32,10 +33,13 @@ void Log::emit(Level level, std::string_view message) {
       tag = "warning: ";
       on = "\033[1;33m";
       break;
-    default: break;
+    default:
+      break;
   }
-  if (!colour_ || tag.empty()) on = off = "";
-  else off = "\033[0m";
+  if (!colour_ || tag.empty())
+    on = off = "";
+  else
+    off = "\033[0m";
   std::lock_guard lock(g_stderr_mu);
   if (progress_active_) {
     std::fputs("\r\033[K", stderr);

@@ -9,7 +9,7 @@
 
 namespace vmu::cli {
 
-enum class Level { error = -1, warn = 0, info = 1, debug = 2 };
+enum class Level { error, warn, info, debug };
 
 class Log {
  public:

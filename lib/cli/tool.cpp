@@ -19,7 +19,9 @@ namespace {
 
 std::atomic<bool> g_interrupted{false};
 
-extern "C" void on_signal(int) { g_interrupted.store(true); }
+extern "C" void on_signal(int) {
+  g_interrupted.store(true);
+}
 
 void install_signal_handlers() {
   struct sigaction sa {};
@@ -33,7 +35,9 @@ void install_signal_handlers() {
 
 }  // namespace
 
-bool Tool::interrupted() { return g_interrupted.load(); }
+bool Tool::interrupted() {
+  return g_interrupted.load();
+}
 
 Tool::Tool(std::string name, std::string summary)
     : name_(std::move(name)), app_(std::move(summary), name_), log_(name_) {
@@ -47,9 +51,10 @@ Tool::Tool(std::string name, std::string summary)
                   "State folder (default: $VMUTILS_STATE_DIR, /var/lib/vmutils as root, "
                   "$XDG_STATE_HOME/vmutils otherwise)")
       ->type_name("DIR");
-  app_.footer(fmt::format("Exit codes: 0 ok, 1 failed, 2 usage, 3 not ready, 4 guest failed,\n"
-                          "5 resource exhausted, 130 interrupted. See {}(1).",
-                          name_));
+  app_.footer(
+      fmt::format("Exit codes: 0 ok, 1 failed, 2 usage, 3 not ready, 4 guest failed,\n"
+                  "5 resource exhausted, 130 interrupted. See {}(1).",
+                  name_));
 }
 
 CLI::App* Tool::add_subcommand(const std::string& name, const std::string& summary) {
@@ -99,8 +104,10 @@ int Tool::main(int argc, char** argv, const std::function<int()>& body) {
     return rc;
   } catch (const Error& e) {
     log_.end_progress();
-    if (e.code() == Exit::interrupted) log_.error("interrupted");
-    else log_.error("{}", e.what());
+    if (e.code() == Exit::interrupted)
+      log_.error("interrupted");
+    else
+      log_.error("{}", e.what());
     return static_cast<int>(e.code());
   } catch (const std::bad_alloc&) {
     log_.error("out of memory");

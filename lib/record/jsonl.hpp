@@ -25,8 +25,7 @@ class LineReader {
 
   // `stop` is asked after a read was interrupted by a signal: true ends
   // the input there (a tool that was told to stop).
-  explicit LineReader(int fd, std::size_t max_line = kMaxLineBytes,
-                      std::function<bool()> stop = {})
+  explicit LineReader(int fd, std::size_t max_line = kMaxLineBytes, std::function<bool()> stop = {})
       : fd_(fd), max_(max_line), stop_(std::move(stop)) {}
   // The next line without its newline; std::nullopt at end of input. A last
   // line without a newline still counts. Blank lines are skipped.

@@ -78,7 +78,9 @@ std::string Record::dump() const {
   return j_.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-bool Record::has(std::string_view section) const { return j_.contains(section); }
+bool Record::has(std::string_view section) const {
+  return j_.contains(section);
+}
 
 const Json& Record::get(std::string_view section) const {
   static const Json empty = Json::object();
@@ -90,7 +92,9 @@ void Record::put(std::string_view section, Json value) {
   j_[std::string(section)] = std::move(value);
 }
 
-void Record::erase(std::string_view section) { j_.erase(std::string(section)); }
+void Record::erase(std::string_view section) {
+  j_.erase(std::string(section));
+}
 
 RecordError Record::error() const {
   const Json& e = get("error");

@@ -69,9 +69,9 @@ std::optional<Record> State::load_if_exists(const std::string& id) const {
   try {
     return Record::parse(*text);
   } catch (const Error& e) {
-    throw Error(Exit::failed, "bad_state",
-                fmt::format("the saved record '{}' is unreadable: {}", record_path(id).string(),
-                            e.what()));
+    throw Error(
+        Exit::failed, "bad_state",
+        fmt::format("the saved record '{}' is unreadable: {}", record_path(id).string(), e.what()));
   }
 }
 

@@ -8,13 +8,20 @@ namespace vmu {
 
 std::string_view exit_word(Exit code) {
   switch (code) {
-    case Exit::ok: return "ok";
-    case Exit::failed: return "failed";
-    case Exit::usage: return "usage";
-    case Exit::not_ready: return "not_ready";
-    case Exit::guest_failed: return "guest_failed";
-    case Exit::exhausted: return "exhausted";
-    case Exit::interrupted: return "interrupted";
+    case Exit::ok:
+      return "ok";
+    case Exit::failed:
+      return "failed";
+    case Exit::usage:
+      return "usage";
+    case Exit::not_ready:
+      return "not_ready";
+    case Exit::guest_failed:
+      return "guest_failed";
+    case Exit::exhausted:
+      return "exhausted";
+    case Exit::interrupted:
+      return "interrupted";
   }
   return "failed";
 }
@@ -25,7 +32,9 @@ Error::Error(Exit code, std::string message)
 Error::Error(Exit code, std::string reason, std::string message)
     : std::runtime_error(std::move(message)), code_(code), reason_(std::move(reason)) {}
 
-Error sys_error(std::string_view doing, int err) { return sys_error(Exit::failed, doing, err); }
+Error sys_error(std::string_view doing, int err) {
+  return sys_error(Exit::failed, doing, err);
+}
 
 Error sys_error(Exit code, std::string_view doing, int err) {
   return Error(code, fmt::format("{}: {}", doing, std::strerror(err)));

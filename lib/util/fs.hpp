@@ -19,8 +19,7 @@ namespace fs = std::filesystem;
 std::string read_file(const fs::path& path, std::size_t limit = 16u << 20);
 
 // As read_file, but std::nullopt when the file does not exist.
-std::optional<std::string> read_file_if_exists(const fs::path& path,
-                                               std::size_t limit = 16u << 20);
+std::optional<std::string> read_file_if_exists(const fs::path& path, std::size_t limit = 16u << 20);
 
 // Observes the phases of write_file_atomic (tests use it to crash mid-write).
 using WriteHook = std::function<void(std::string_view phase)>;

@@ -13,7 +13,9 @@ std::string to_rfc3339(SysTime t) {
                      std::chrono::time_point_cast<std::chrono::seconds>(t));
 }
 
-std::string now_rfc3339() { return to_rfc3339(std::chrono::system_clock::now()); }
+std::string now_rfc3339() {
+  return to_rfc3339(std::chrono::system_clock::now());
+}
 
 std::optional<SysTime> parse_rfc3339(std::string_view s) {
   if (s.size() < 20 || s.size() > 40) return std::nullopt;
