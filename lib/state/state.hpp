@@ -18,8 +18,10 @@ namespace fs = std::filesystem;
 // The largest record file accepted.
 inline constexpr std::size_t kMaxRecordBytes = 1u << 20;
 
-// How long a tool waits for a lock before it gives up (exit 1).
-inline constexpr std::chrono::milliseconds kLockDeadline{10000};
+// How long a tool waits for a lock before it gives up (exit 1). Generous:
+// a lock is held for milliseconds, but 64 allocators on a loaded 2-core
+// machine queue for seconds, and flock wakes waiters in no fair order.
+inline constexpr std::chrono::milliseconds kLockDeadline{30000};
 
 class State {
  public:

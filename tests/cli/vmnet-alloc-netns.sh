@@ -23,9 +23,10 @@ flags=$(in_ns cat /sys/class/net/vmtap2/tun_flags)
 [[ $(in_ns ip -o addr show vmubr0) == *"inet 10.77.0.1/24"* ]] || fail "bridge lacks the gateway address"
 [ -f "$S/vms/vm-net1/record.json" ] || fail "record not saved"
 
-# A second VM on the existing bridge.
-in_ns vmnet-alloc --pool 10.77.0.0/24 --bridge vmubr0 -q >"$OUT" || fail "second alloc failed"
+# A second VM on the existing bridge, its TAP owned by an unprivileged user.
+in_ns vmnet-alloc --pool 10.77.0.0/24 --bridge vmubr0 --tap-owner nobody -q >"$OUT" || fail "second alloc failed"
 in_ns test -e /sys/class/net/vmtap3 || fail "second TAP missing"
+[ "$(in_ns cat /sys/class/net/vmtap3/owner)" = "$(id -u nobody)" ] || fail "--tap-owner not applied"
 
 expect_rc 0 in_ns vmnet-alloc release vm-net1
 stdout_has '"release":"released"'

@@ -186,3 +186,18 @@ TEST_CASE("gc frees leases whose state is gone or whose VMM died, after the grac
   CHECK_FALSE(f.net.exists("vmtap3"));
   CHECK(f.net.exists("vmtap4"));
 }
+
+TEST_CASE("gc frees leases made in an earlier boot of the host") {
+  Fixture f;
+  f.alloc.allocate(f.req("vm-old"));
+  auto pool = Cidr::parse("192.168.100.0/29");
+  f.store.update(pool, pool.first_host(), [](PoolState& p) {
+    for (auto& l : p.leases) l.boot_id = "00000000-0000-0000-0000-000000000000";
+  });
+  // Even then, not inside the grace period.
+  CHECK(f.alloc.gc(std::chrono::seconds(3600), false).empty());
+  auto freed = f.alloc.gc(std::chrono::seconds(0), false);
+  REQUIRE(freed.size() == 1);
+  CHECK(freed[0].reason == "earlier_boot");
+  CHECK(f.leases() == 0);
+}
