@@ -1,0 +1,69 @@
+// agent-inject's engine: turn a Request into concrete actions, validate all
+// of them against the host and the image (sources, modes, owners, guest
+// paths, free blocks and inodes), and only then write them through
+// ext4::Image. Any failed check leaves the image byte-identical.
+//
+// Order of application: --mkdir, --copy, --symlink, --unit (file, then its
+// enablement symlinks), then the env target.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "inject/request.hpp"
+#include "state/state.hpp"
+
+namespace vmu::inject {
+
+struct Options {
+  bool dry_run = false;
+};
+
+struct FileResult {
+  std::string path;
+  std::uint32_t mode = 0;
+  std::uint32_t uid = 0;
+  std::uint32_t gid = 0;
+  std::uint64_t size = 0;
+  std::string sha256;
+};
+
+struct UnitResult {
+  std::string name;
+  std::vector<std::string> enabled_in;  // "multi-user.target.wants"
+};
+
+struct Result {
+  std::vector<FileResult> files;  // every regular file --copy wrote
+  std::vector<UnitResult> units;
+  std::optional<std::string> env_file;  // set when env keys were merged
+  std::vector<std::string> env_keys;    // sorted; never values
+  std::vector<std::string> warnings;    // for the tool to print
+  std::vector<std::string> plan;        // one line per action; never values
+  std::uint64_t blocks_needed = 0;      // the estimate the space check used
+  std::uint64_t inodes_needed = 0;
+  bool applied = false;
+
+  // The record's `agent` section (DESIGN.md).
+  nlohmann::json agent_json() const;
+};
+
+// Validates and applies `req` to the ext2/3/4 image `image`, holding the
+// image lock (lib/image/lock.hpp) for the whole run. Throws vmu::Error:
+// Exit::usage for bad input or a refused image (in use, mounted, needs
+// recovery), Exit::exhausted ("image_full") with needed and free space,
+// Exit::failed for a damaged image, Exit::guest_failed for a symlink loop.
+Result inject(const std::filesystem::path& image, const Request& req, const Options& opts);
+
+// Refuses (Exit::usage, "golden_image") when `image` is one of `goldens`.
+void refuse_golden(const std::filesystem::path& image,
+                   const std::vector<std::filesystem::path>& goldens);
+// The rootfs.golden paths of every record in the state folder.
+std::vector<std::filesystem::path> known_goldens(const State& state);
+
+}  // namespace vmu::inject

@@ -1,0 +1,93 @@
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "ext4/image.hpp"
+#include "ext4_test_image.hpp"
+#include "inject/inject.hpp"
+#include "util/error.hpp"
+
+using namespace vmu;
+namespace inj = vmu::inject;
+using inj::parse_copy;
+using inj::parse_mkdir;
+using inj::refuse_golden;
+using inj::Request;
+
+namespace {
+std::string file_sha(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::string s((std::istreambuf_iterator<char>(in)), {});
+  return s;
+}
+}  // namespace
+
+TEST_CASE("inject: dry run, apply, record, idempotent", "[inject]") {
+  test::TempImage t;
+  const auto server = t.dir / "server";
+  std::ofstream(server) << "#!/bin/sh\necho hi\n";
+  const auto unit = t.dir / "a.service";
+  std::ofstream(unit)
+      << "[Service]\nExecStart=/opt/a/server\n[Install]\nWantedBy=multi-user.target\n";
+  Request req;
+  req.copies.push_back(parse_copy(server.string() + ":/opt/a/server:0755"));
+  req.units.push_back(unit);
+  req.env.push_back({"SESSION_ID", "very-secret"});
+
+  const std::string before = file_sha(t.image);
+  auto dry = inj::inject(t.image, req, {.dry_run = true});
+  CHECK_FALSE(dry.applied);
+  CHECK(file_sha(t.image) == before);
+  for (const auto& line : dry.plan) CHECK(line.find("very-secret") == std::string::npos);
+  REQUIRE(dry.warnings.size() == 1);  // no EnvironmentFile=
+  CHECK(dry.warnings[0].find("EnvironmentFile=/etc/environment") != std::string::npos);
+
+  auto res = inj::inject(t.image, req, {});
+  CHECK(res.applied);
+  CHECK(t.fsck_clean());
+  auto j = res.agent_json();
+  CHECK(j["files"][0]["path"] == "/opt/a/server");
+  CHECK(j["files"][0]["mode"] == "0755");
+  CHECK(j["files"][0]["size"] == 18);
+  CHECK(j["files"][0]["sha256"].get_ref<const std::string&>().size() == 64);
+  CHECK(j["units"][0]["name"] == "a.service");
+  CHECK(j["units"][0]["enabled_in"][0] == "multi-user.target.wants");
+  CHECK(j["env_file"] == "/etc/environment");
+  CHECK(j["env_keys"][0] == "SESSION_ID");
+  CHECK(j.dump().find("very-secret") == std::string::npos);
+
+  auto again = inj::inject(t.image, req, {});
+  CHECK(again.agent_json() == j);
+  CHECK(t.fsck_clean());
+  auto img = ext4::Image::open(t.image, ext4::Access::read_only);
+  CHECK(img.read_file("/etc/environment") == "PATH=/usr/bin\nKEEP=1\nSESSION_ID=very-secret\n");
+}
+
+TEST_CASE("inject: a failed check writes nothing", "[inject]") {
+  test::TempImage t;
+  const std::string before = file_sha(t.image);
+  Request req;
+  req.mkdirs.push_back(parse_mkdir("/ok"));
+  req.copies.push_back(parse_copy("/nonexistent/file:/x"));
+  try {
+    inj::inject(t.image, req, {});
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(e.code() == Exit::usage);
+    CHECK(e.reason() == "bad_source");
+  }
+  Request big;
+  const auto f = t.dir / "big";
+  std::ofstream(f) << std::string(20u << 20, 'b');
+  big.copies.push_back(parse_copy(f.string() + ":/big"));
+  try {
+    inj::inject(t.image, big, {});
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(e.code() == Exit::exhausted);
+    CHECK(e.reason() == "image_full");
+  }
+  CHECK(file_sha(t.image) == before);
+  CHECK_THROWS_AS(refuse_golden(t.image, {t.dir / "." / "img.ext4"}), Error);
+  CHECK_NOTHROW(refuse_golden(t.image, {t.dir / "other"}));
+}

@@ -1,0 +1,90 @@
+// agent-inject: write files, folders, symlinks, systemd units (enabled) and
+// environment keys into a VM's ext4 rootfs, offline and validated first.
+#include <fmt/format.h>
+
+#include "cli/tool.hpp"
+#include "inject/inject.hpp"
+#include "inject/request.hpp"
+
+int main(int argc, char** argv) {
+  vmu::cli::Tool tool("agent-inject",
+                      "Write files, units and env keys into a VM's ext4 image, offline.");
+  auto& app = tool.app();
+  std::string image, spec, env_target;
+  std::vector<std::string> copies, mkdirs, symlinks, units, envs, env_files;
+  bool dry_run = false;
+  app.add_option("--image", image, "Image to edit, instead of records' rootfs.path")
+      ->type_name("FILE");
+  app.add_option("--copy", copies, "Copy a host file or folder (repeatable)")
+      ->type_name("SRC:DEST[:MODE[:UID:GID]]");
+  app.add_option("--mkdir", mkdirs, "Create a folder, with parents (repeatable)")
+      ->type_name("DIR[:MODE]");
+  app.add_option("--symlink", symlinks, "Create or replace a symlink (repeatable)")
+      ->type_name("TARGET:LINK");
+  app.add_option("--unit", units, "Install a systemd unit and enable it (repeatable)")
+      ->type_name("FILE");
+  app.add_option("--env", envs, "Set KEY in the env target; bare KEY: from this environment")
+      ->type_name("KEY[=VALUE]");
+  app.add_option("--env-file", env_files, "Set every KEY=VALUE line of FILE (repeatable)")
+      ->type_name("FILE");
+  app.add_option("--env-target", env_target, "Env file in the image (default /etc/environment)")
+      ->type_name("PATH");
+  app.add_option("--spec", spec, "JSON document with the same operations")->type_name("FILE");
+  app.add_flag("--dry-run", dry_run, "Validate and print the plan; write nothing");
+  tool.add_id_option(&app, "VM to work on (instead of records on stdin)", true);
+
+  return tool.main(argc, argv, [&] {
+    namespace inj = vmu::inject;
+    if (!image.empty() && tool.has_ids())
+      throw vmu::Error(vmu::Exit::usage, "usage",
+                       "--image and --id are exclusive: --image edits one image outside a "
+                       "pipeline, --id names VMs whose rootfs.path is edited");
+    // The request: the spec's operations first, then the flags'.
+    const auto getenv = inj::process_env();
+    inj::Request req;
+    if (!spec.empty()) req = inj::load_spec(spec, getenv);
+    inj::Request flags;
+    for (const auto& a : mkdirs) flags.mkdirs.push_back(inj::parse_mkdir(a));
+    for (const auto& a : copies) flags.copies.push_back(inj::parse_copy(a));
+    for (const auto& a : symlinks) flags.symlinks.push_back(inj::parse_symlink(a));
+    for (const auto& a : units) flags.units.emplace_back(a);
+    for (const auto& f : env_files)
+      for (auto& v : inj::parse_env_file(f)) flags.env.push_back(std::move(v));
+    for (const auto& a : envs) flags.env.push_back(inj::parse_env(a, getenv));
+    if (!env_target.empty()) flags.env_target = inj::check_guest_path(env_target, "--env-target");
+    req.merge(std::move(flags), !env_target.empty());
+    const inj::Options opts{.dry_run = dry_run};
+
+    auto report = [&](const inj::Result& res, const std::string& who, FILE* plan_to) {
+      for (const auto& w : res.warnings) tool.log().warn("{}warning: {}", who, w);
+      if (dry_run)
+        for (const auto& line : res.plan) fmt::print(plan_to, "{}{}\n", who, line);
+    };
+
+    if (!image.empty()) {
+      inj::refuse_golden(image, inj::known_goldens(tool.state()));
+      auto res = inj::inject(image, req, opts);
+      report(res, "", stdout);
+      if (!dry_run) fmt::print("{}\n", res.agent_json().dump());
+      return 0;
+    }
+    return tool.pipeline(
+        [&](vmu::Record& r) {
+          const auto& rootfs = r.get("rootfs");
+          auto path = rootfs.find("path");
+          if (path == rootfs.end() || !path->is_string())
+            throw vmu::Error(vmu::Exit::usage, "no_rootfs",
+                             fmt::format("record '{}' has no rootfs.path: run rootfs-clone "
+                                         "first, or use --image",
+                                         r.id()));
+          std::vector<std::filesystem::path> goldens;
+          if (auto g = rootfs.find("golden"); g != rootfs.end() && g->is_string())
+            goldens.emplace_back(g->get<std::string>());
+          inj::refuse_golden(path->get<std::string>(), goldens);
+          auto res = inj::inject(path->get<std::string>(), req, opts);
+          report(res, r.id() + ": ", stderr);
+          if (!dry_run) r.put("agent", res.agent_json());
+        },
+        {.jobs = 2});
+  });
+}
