@@ -115,7 +115,9 @@ void FileLeaseStore::update(const Cidr& pool, Ipv4 gateway_if_new,
     state.gateway = gateway_if_new;
   }
   change(state);
-  write_file_atomic(path, to_json(state).dump(1) + "\n", 0644, hook_);
+  // One line, no indentation: the store is parsed and rewritten on every
+  // allocation, and its size is most of an allocation's cost.
+  write_file_atomic(path, to_json(state).dump() + "\n", 0644, hook_);
 }
 
 std::vector<PoolState> FileLeaseStore::snapshot() {
