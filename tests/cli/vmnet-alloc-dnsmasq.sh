@@ -17,8 +17,10 @@ in_ns vmnet-alloc --pool 10.81.0.0/24 --bridge vmubr0 --create-bridge -q --id vm
 in_ns dnsmasq --keep-in-foreground --port=0 --interface=vmubr0 --bind-interfaces \
   --dhcp-range=10.81.0.0,static --dhcp-hostsdir="$hosts" --pid-file="$T/dnsmasq.pid" \
   --dhcp-leasefile="$T/dnsmasq.leases" --log-dhcp --log-facility="$T/dnsmasq.log" &
-on_exit "kill $! 2>/dev/null"
-sleep 0.5
+# 'ip netns exec' may fork, so $! need not be dnsmasq: stop it by its pid file.
+on_exit 'kill "$(cat "$T/dnsmasq.pid" 2>/dev/null)" 2>/dev/null'
+for _ in $(seq 50); do [ -s "$T/dnsmasq.pid" ] && break; sleep 0.1; done
+[ -s "$T/dnsmasq.pid" ] || fail "dnsmasq did not start: $(cat "$T/dnsmasq.log" 2>/dev/null)"
 
 in_ns vmnet-alloc --pool 10.81.0.0/24 --bridge vmubr0 --dhcp-hostsdir "$hosts" --id vm-dhcp >"$OUT"
 ip=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["net"]["ip"])' "$OUT")
