@@ -15,4 +15,5 @@ complete -c agent-inject -l env-file -r -F -d 'Set every KEY=VALUE line of FILE 
 complete -c agent-inject -l env-target -r -F -d 'Env file in the image (default /etc/environment)'
 complete -c agent-inject -l spec -r -F -d 'JSON document with the same operations'
 complete -c agent-inject -l dry-run -d 'Validate and print the plan; write nothing'
+complete -c agent-inject -l check -d 'Then preflight each installed unit (as rootfs-inspect check); errors exit 4'
 complete -c agent-inject -l id -x -d 'VM to work on (instead of records on stdin)'

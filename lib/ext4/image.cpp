@@ -863,9 +863,8 @@ bool InodeReader::fill() {
         if (next != first + run || (nflags & BMAP_RET_UNINIT)) break;
         ++run;
       }
-      impl_.check(
-          io_channel_read_blk64(fs->io, first, static_cast<int>(run), buf_.data() + i * bs),
-          fmt::format("reading {}", where_));
+      impl_.check(io_channel_read_blk64(fs->io, first, static_cast<int>(run), buf_.data() + i * bs),
+                  fmt::format("reading {}", where_));
     }  // else a hole or an unwritten extent: zeros
     i += run;
   }

@@ -124,8 +124,7 @@ class Image {
   //   damaged / errors recorded               Exit::failed  "corrupted", libext2fs's reason
   // With Dirty::allow (read_only only), "needs_recovery" and "corrupted"
   // for recorded errors are not refused: the image is read as it is.
-  static Image open(const std::filesystem::path& path, Access access,
-                    Dirty dirty = Dirty::refuse);
+  static Image open(const std::filesystem::path& path, Access access, Dirty dirty = Dirty::refuse);
 
   Image(Image&&) noexcept;
   Image& operator=(Image&&) noexcept;

@@ -5,6 +5,7 @@
 #include "cli/tool.hpp"
 #include "inject/inject.hpp"
 #include "inject/request.hpp"
+#include "inspect/check.hpp"
 
 int main(int argc, char** argv) {
   vmu::cli::Tool tool("agent-inject",
@@ -12,7 +13,7 @@ int main(int argc, char** argv) {
   auto& app = tool.app();
   std::string image, spec, env_target;
   std::vector<std::string> copies, mkdirs, symlinks, units, envs, env_files;
-  bool dry_run = false;
+  bool dry_run = false, check = false;
   app.add_option("--image", image, "Image to edit, instead of records' rootfs.path")
       ->type_name("FILE");
   app.add_option("--copy", copies, "Copy a host file or folder (repeatable)")
@@ -31,6 +32,8 @@ int main(int argc, char** argv) {
       ->type_name("PATH");
   app.add_option("--spec", spec, "JSON document with the same operations")->type_name("FILE");
   app.add_flag("--dry-run", dry_run, "Validate and print the plan; write nothing");
+  app.add_flag("--check", check,
+               "Then preflight each installed unit (as rootfs-inspect check); errors exit 4");
   tool.add_id_option(&app, "VM to work on (instead of records on stdin)", true);
 
   return tool.main(argc, argv, [&] {
@@ -61,11 +64,37 @@ int main(int argc, char** argv) {
         for (const auto& line : res.plan) fmt::print(plan_to, "{}{}\n", who, line);
     };
 
+    // --check: the units just installed, with every injected key required;
+    // findings on stderr, and an error when any finding is one.
+    auto preflight = [&](const std::string& img, const inj::Result& res, const std::string& who) {
+      if (!check || dry_run || res.units.empty()) return;
+      std::vector<std::string> names;
+      for (const auto& u : res.units) names.push_back(u.name);
+      const auto findings = vmu::inspect::check_units(img, names, res.env_keys);
+      for (const auto& f : findings) {
+        if (f.severity == vmu::inspect::Severity::error)
+          tool.log().error("{}check: {}: {}: {}", who, f.unit, f.code, f.message);
+        else if (f.severity == vmu::inspect::Severity::warning)
+          tool.log().warn("{}check: {}: {}: {}", who, f.unit, f.code, f.message);
+        else
+          tool.log().debug("{}check: {}: {}: {}", who, f.unit, f.code, f.message);
+      }
+      if (vmu::inspect::has_errors(findings))
+        throw vmu::Error(vmu::Exit::guest_failed, "preflight_failed",
+                         fmt::format("the injected units would not start: {} (see `rootfs-inspect "
+                                     "check {} --unit NAME`)",
+                                     vmu::inspect::summary(findings), img));
+      tool.log().info("{}check: {}: {}", who, fmt::join(names, ", "),
+                      vmu::inspect::summary(findings));
+    };
+
     if (!image.empty()) {
       inj::refuse_golden(image, inj::known_goldens(tool.state()));
       auto res = inj::inject(image, req, opts);
       report(res, "", stdout);
       if (!dry_run) fmt::print("{}\n", res.agent_json().dump());
+      std::fflush(stdout);
+      preflight(image, res, "");
       return 0;
     }
     return tool.pipeline(
@@ -84,6 +113,7 @@ int main(int argc, char** argv) {
           auto res = inj::inject(path->get<std::string>(), req, opts);
           report(res, r.id() + ": ", stderr);
           if (!dry_run) r.put("agent", res.agent_json());
+          preflight(path->get<std::string>(), res, r.id() + ": ");
         },
         {.jobs = 2});
   });
