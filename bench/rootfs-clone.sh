@@ -2,8 +2,11 @@
 # rootfs-clone benchmark (not part of the test suite).
 #  1. Sparse copy: clone a 1 GiB golden holding ~300 MiB of data, against
 #     `cp --sparse=always` of the same golden in the same run, on the same
-#     filesystem. RUNS runs each (default 6), the first dropped (it warms the
-#     page cache and the digest cache); mean and ratio printed.
+#     filesystem, interleaved run by run: rootfs-clone (default: no fsync)
+#     against cp, and rootfs-clone --sync against cp + sync FILE (equal
+#     durability). RUNS runs each (default 6), the first dropped (it warms
+#     the page cache and the digest cache); means, ratios and the load
+#     average printed (the machine may be shared).
 #  2. Reflink (needs root: losetup, mount): the same on a loop-mounted XFS
 #     made with `mkfs.xfs -m reflink=1`, for 1 GiB and 4 GiB goldens (4x the
 #     data), to show the clone time does not grow with the golden.
@@ -58,29 +61,46 @@ G="$W/golden-1g.ext4"
 make_golden "$G" 1G 300
 echo "golden: $(stat -c %s "$G") bytes, $(du -k "$G" | cut -f1) KiB allocated"
 S="$W/state"
-clone_ns=() cp_ns=() cps_ns=()
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+clone_ns=() cp_ns=() clones_ns=() cps_ns=()
 for ((r = 0; r < RUNS; r++)); do
-  rm -rf "$S" "$W/cp.ext4" "$W/cp2.ext4"; sync
+  # Default (no fsync) against cp; each starts with nothing dirty.
+  rm -rf "$S" "$W/cp.ext4"; sync
   t0=$(now_ns)
   rec "vm-b$r" | "$CLONE" -q --golden "$G" --state-dir "$S" --method copy >"$W/rec.json"
   t1=$(now_ns)
-  cp --sparse=always "$G" "$W/cp.ext4"
+  sync
   t2=$(now_ns)
-  rm -f "$W/cp2.ext4"; sync
+  cp --sparse=always "$G" "$W/cp.ext4"
   t3=$(now_ns)
-  cp --sparse=always "$G" "$W/cp2.ext4" && sync "$W/cp2.ext4"   # as durable as the clone
+  # --sync against cp + sync FILE (the same durability).
+  rm -rf "$S" "$W/cp.ext4"; sync
   t4=$(now_ns)
-  clone_ns+=($((t1 - t0))) cp_ns+=($((t2 - t1))) cps_ns+=($((t4 - t3)))
+  rec "vm-s$r" | "$CLONE" -q --golden "$G" --state-dir "$S" --method copy --sync >"$W/recs.json"
+  t5=$(now_ns)
+  sync
+  t6=$(now_ns)
+  cp --sparse=always "$G" "$W/cp.ext4" && sync "$W/cp.ext4"
+  t7=$(now_ns)
+  clone_ns+=($((t1 - t0))) cp_ns+=($((t3 - t2))) clones_ns+=($((t5 - t4))) cps_ns+=($((t7 - t6)))
 done
 c=$(mean_drop_first "${clone_ns[@]}")
 p=$(mean_drop_first "${cp_ns[@]}")
+cs=$(mean_drop_first "${clones_ns[@]}")
 ps=$(mean_drop_first "${cps_ns[@]}")
-echo "rootfs-clone --method copy (wall: hash cached, copy, machine-id, fsync, record): ${c} ms   bytes_copied $(jq .rootfs.bytes_copied "$W/rec.json")"
-echo "cp --sparse=always (wall, data left dirty in the page cache):  ${p} ms"
-echo "cp --sparse=always + sync FILE (as durable as the clone):      ${ps} ms"
-echo "ratio cp/rootfs-clone:        $(awk -v a="$p" -v b="$c" 'BEGIN { printf "%.2f", a / b }') (>1: rootfs-clone faster)"
-echo "ratio (cp+sync)/rootfs-clone: $(awk -v a="$ps" -v b="$c" 'BEGIN { printf "%.2f", a / b }')"
-echo "allocated: clone $(du -k "$S/vms/vm-b$((RUNS - 1))/rootfs.ext4" | cut -f1) KiB, cp $(du -k "$W/cp.ext4" | cut -f1) KiB"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+echo "rootfs-clone --method copy (default, no fsync): ${c} ms   bytes_copied $(jq .rootfs.bytes_copied "$W/rec.json"), synced $(jq .rootfs.synced "$W/rec.json")"
+echo "cp --sparse=always (data left dirty in the page cache): ${p} ms"
+echo "rootfs-clone --method copy --sync:              ${cs} ms   synced $(jq .rootfs.synced "$W/recs.json")"
+echo "cp --sparse=always + sync FILE:                 ${ps} ms"
+echo "ratio cp/rootfs-clone:               $(ratio "$p" "$c") (>=1: target met)"
+echo "ratio (cp+sync)/(rootfs-clone --sync): $(ratio "$ps" "$cs")"
+echo "runs (ms): clone ${clone_ns[*]}" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+$/) $i = int($i / 1e6); print }'
+echo "runs (ms): cp ${cp_ns[*]}" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+$/) $i = int($i / 1e6); print }'
+echo "runs (ms): clone --sync ${clones_ns[*]}" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+$/) $i = int($i / 1e6); print }'
+echo "runs (ms): cp+sync ${cps_ns[*]}" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+$/) $i = int($i / 1e6); print }'
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "allocated: clone $(du -k "$S/vms/vm-s$((RUNS - 1))/rootfs.ext4" | cut -f1) KiB, cp $(du -k "$W/cp.ext4" | cut -f1) KiB"
 rm -rf "$S" "$W/cp.ext4" "$G" "$G.vmutils-id.json"
 
 echo

@@ -12,6 +12,8 @@ set(_clone_tests
   rootfs-clone-inuse       # --force; an in-use clone or golden is refused
   rootfs-clone-pipeline    # failed record passes through; 4 records at once
   rootfs-clone-interrupt   # SIGINT mid-copy: 130, nothing left
+  rootfs-clone-sync        # no fsync by default, --sync fsyncs; record synced/boot_id
+  rootfs-clone-kill        # SIGKILL mid-copy: no rootfs.ext4, next run cleans up; --sync SIGINT
 )
 foreach(t IN LISTS _clone_tests)
   add_test(NAME cli.${t} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/${t}.sh)

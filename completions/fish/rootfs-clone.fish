@@ -11,4 +11,5 @@ complete -c rootfs-clone -l expect-digest -x -d 'Refuse (exit 4) a golden whose 
 complete -c rootfs-clone -l keep-machine-id -d 'Keep the golden'\''s /etc/machine-id instead of one derived from the VM id'
 complete -c rootfs-clone -l size -x -d 'Grow the clone (file and filesystem) to SIZE, e.g. 2G, 1536M'
 complete -c rootfs-clone -l force -d 'Replace an existing rootfs.ext4 that no VM is using'
+complete -c rootfs-clone -l sync -d 'Sync the clone to disk before renaming it into place, so it survives a host crash (default: not synced, like cp; for this host boot only)'
 complete -c rootfs-clone -l id -x -d 'VM to clone for (instead of records on stdin)'

@@ -24,6 +24,7 @@
 #include "util/error.hpp"
 #include "util/fd.hpp"
 #include "util/fs.hpp"
+#include "util/proc.hpp"
 #include "util/time.hpp"
 
 namespace vmu {
@@ -99,8 +100,9 @@ void remove_stale_temps_unlocked(const std::filesystem::path& dir) {
 }
 
 // Renames the finished clone into place. Without `replace`, an existing
-// rootfs.ext4 (one a concurrent run put there) is never overwritten.
-void commit(TempImage& tmp, const std::filesystem::path& dest, bool replace) {
+// rootfs.ext4 (one a concurrent run put there) is never overwritten. With
+// `sync`, the folder is fsynced after, so the rename is durable too.
+void commit(TempImage& tmp, const std::filesystem::path& dest, bool replace, bool sync) {
   int rc =
       replace ? ::rename(tmp.path().c_str(), dest.c_str())
               : ::renameat2(AT_FDCWD, tmp.path().c_str(), AT_FDCWD, dest.c_str(), RENAME_NOREPLACE);
@@ -121,7 +123,7 @@ void commit(TempImage& tmp, const std::filesystem::path& dest, bool replace) {
     throw sys_error(fmt::format("renaming '{}' to '{}'", tmp.path().string(), dest.string()), err);
   }
   tmp.committed();
-  sync_dir(dest.parent_path());
+  if (sync) sync_dir(dest.parent_path());
 }
 
 }  // namespace
@@ -210,7 +212,12 @@ CloneResult clone_rootfs(Record& rec, const State& st, const CloneOptions& opts,
   }
   remove_stale_temps_unlocked(dir);
 
-  // --- Copy, grow, machine-id, sync, rename. --------------------------------
+  // A clone tied to no boot cannot be told apart from one a host crash
+  // may have cut short: sync it.
+  const std::string boot = boot_id();
+  const bool sync = opts.sync || boot.empty();
+
+  // --- Copy, grow, machine-id, [sync], rename. ----------------------------
   const auto start = std::chrono::steady_clock::now();
   TempImage tmp(dir);
   bool reflinked = false;
@@ -244,7 +251,8 @@ CloneResult clone_rootfs(Record& rec, const State& st, const CloneOptions& opts,
                     fmt::format("cloning '{}' needs {} bytes in '{}' but only {} are free", g, need,
                                 dir.string(), avail));
     }
-    const CopyStats cs = sparse_copy(gfd.get(), tmp.fd(), golden_size, golden, tmp.path(), stop);
+    const CopyStats cs =
+        sparse_copy(gfd.get(), tmp.fd(), golden_size, golden, tmp.path(), stop, sync);
     res.bytes_copied = cs.bytes;
     res.read_write = cs.read_write;
   }
@@ -261,18 +269,19 @@ CloneResult clone_rootfs(Record& rec, const State& st, const CloneOptions& opts,
   }
   if (!opts.keep_machine_id) {
     throw_if_stopped(stop, fmt::format("cloning '{}'", g));
-    write_machine_id(tmp.path(), derive_machine_id(rec.id()), golden);
+    write_machine_id(tmp.path(), derive_machine_id(rec.id()), golden, sync);
   }
-  if (::fsync(tmp.fd()) != 0) {
+  if (sync && ::fsync(tmp.fd()) != 0) {
     const int err = errno;
     throw sys_error(err == ENOSPC || err == EDQUOT ? Exit::exhausted : Exit::failed,
                     fmt::format("syncing '{}'", tmp.path().string()), err);
   }
   throw_if_stopped(stop, fmt::format("cloning '{}'", g));
-  commit(tmp, dest, exists);
+  commit(tmp, dest, exists, sync);
   res.elapsed_ms = ms_since(start);
   res.used = reflinked ? CloneMethod::reflink : CloneMethod::copy;
   res.path = dest;
+  res.synced = sync;
 
   Json section = {
       {"path", dest.string()},
@@ -287,6 +296,8 @@ CloneResult clone_rootfs(Record& rec, const State& st, const CloneOptions& opts,
       {"elapsed_ms", res.elapsed_ms},
   };
   if (res.grown) section["size"] = *opts.size;
+  section["boot_id"] = boot;
+  section["synced"] = sync;
   rec.put("rootfs", std::move(section));
   return res;
 }

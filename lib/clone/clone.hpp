@@ -3,9 +3,17 @@
 // Phases: check the golden (regular file, ext2/3/4, not mounted, not in use,
 // journal clean), identify it (UUID, size, mtime, cached SHA-256), copy it
 // into a temporary file in the VM's folder (reflink or sparse copy), grow it,
-// give it its own /etc/machine-id, fsync, and only then rename it to
-// rootfs.ext4. Any failure or interruption removes the temporary file, so
-// there is never a partial rootfs.ext4.
+// give it its own /etc/machine-id, and only then rename it to rootfs.ext4.
+// Any failure or interruption of the process (error, disk full, signal,
+// kill -9) leaves at most the temporary file, never a partial rootfs.ext4.
+//
+// Durability: by default nothing is fsynced, like cp. A clone only serves
+// the host boot that made it (after a host crash its VM is recreated), and
+// its record says which boot that was ("boot_id") and "synced": false, so a
+// later tool can refuse an unsynced clone from an earlier boot (whose data
+// may not have reached the disk). With `sync` the clone is fsynced before
+// the rename and its folder after it: a rootfs.ext4 then survives a host
+// crash whole.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +35,7 @@ struct CloneOptions {
   bool keep_machine_id = false;
   std::optional<std::uint64_t> size;  // grow the clone to this many bytes
   bool force = false;                 // replace an existing (unused) rootfs.ext4
+  bool sync = false;                  // fsync the clone before the rename, its folder after
 };
 
 // What happened, for the tool to tell the user.
@@ -41,12 +50,17 @@ struct CloneResult {
   std::filesystem::path digest_cache;  // sidecar read or written
   std::int64_t hash_ms = 0;
   bool grown = false;
+  bool synced = false;  // fsynced (sync asked for, or no boot id to tie the clone to)
 };
 
 // Clones the golden for record `rec` into st.rootfs_path(rec.id()) and puts
 // the record's `rootfs` section:
 //   {"path","golden","golden_sha256","golden_uuid","golden_size",
-//    "golden_mtime","method","bytes_copied","elapsed_ms"[,"size"]}
+//    "golden_mtime","method","bytes_copied","elapsed_ms"[,"size"],
+//    "boot_id","synced"}
+// "boot_id" is the host's boot id (/proc/sys/kernel/random/boot_id) when
+// the clone was made; "synced" whether it was fsynced before the rename.
+// Without a boot id (no /proc) the clone is synced whatever `sync` says.
 // Exit codes of the errors: 1 copy or environment failed (incl. --method
 // reflink where it cannot be done), 2 bad golden / bad options / clone in
 // use or present without `force`, 4 the golden's digest is not the expected

@@ -120,7 +120,8 @@ int try_reflink(int src, int dst) {
 }
 
 CopyStats sparse_copy(int src, int dst, std::uint64_t size, const std::filesystem::path& src_name,
-                      const std::filesystem::path& dst_name, const StopFn& stop) {
+                      const std::filesystem::path& dst_name, const StopFn& stop,
+                      bool start_writeback) {
   CopyStats stats;
   std::vector<char> buf;
   const std::string doing = fmt::format("copying to '{}'", dst_name.string());
@@ -165,7 +166,7 @@ CopyStats sparse_copy(int src, int dst, std::uint64_t size, const std::filesyste
       }
       // Start writing this chunk back now, so the final fsync has little
       // left to wait for (the disk works while we copy the next chunk).
-      ::sync_file_range(dst, static_cast<off_t>(at), n, SYNC_FILE_RANGE_WRITE);
+      if (start_writeback) ::sync_file_range(dst, static_cast<off_t>(at), n, SYNC_FILE_RANGE_WRITE);
       at += static_cast<std::uint64_t>(n);
       stats.bytes += static_cast<std::uint64_t>(n);
     }

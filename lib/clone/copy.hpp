@@ -32,8 +32,12 @@ struct CopyStats {
 
 // Copies the first `size` bytes of `src` into the empty file `dst`, data
 // extents only, and sets dst's size to `size`. A full disk is
-// Exit::exhausted; `stop` is asked between chunks.
+// Exit::exhausted; `stop` is asked between chunks. With `start_writeback`,
+// the writeback of each copied chunk is started right away
+// (sync_file_range), so that an fsync after the copy has little left to
+// wait for; without it the data stays dirty in the page cache, as after cp.
 CopyStats sparse_copy(int src, int dst, std::uint64_t size, const std::filesystem::path& src_name,
-                      const std::filesystem::path& dst_name, const StopFn& stop);
+                      const std::filesystem::path& dst_name, const StopFn& stop,
+                      bool start_writeback = false);
 
 }  // namespace vmu

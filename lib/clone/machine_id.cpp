@@ -5,6 +5,7 @@ extern "C" {  // com_err.h has no C++ guard
 #include <et/com_err.h>
 }
 
+#include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <mutex>
@@ -12,6 +13,7 @@ extern "C" {  // com_err.h has no C++ guard
 #include <fmt/format.h>
 
 #include "clone/identity.hpp"
+#include "clone/plain_io.hpp"
 #include "util/error.hpp"
 
 namespace vmu {
@@ -30,19 +32,39 @@ bool is_space_error(errcode_t rc) {
          rc == EXT2_ET_DIR_NO_SPACE;
 }
 
+// The host's filesystem full (a write into a hole of the sparse image).
+bool is_host_space_error(errcode_t rc) {
+  return rc == ENOSPC || rc == EDQUOT;
+}
+
 [[noreturn]] void fail(errcode_t rc, std::string_view doing, const std::filesystem::path& image) {
-  const bool full = is_space_error(rc);
-  throw Error(full ? Exit::exhausted : Exit::failed, full ? "image_full" : "ext2fs",
+  const bool image_full = is_space_error(rc), disk_full = is_host_space_error(rc);
+  throw Error(image_full || disk_full ? Exit::exhausted : Exit::failed,
+              image_full  ? "image_full"
+              : disk_full ? "disk_full"
+                          : "ext2fs",
               fmt::format("{} in '{}': {}", doing, image.string(), error_message(rc)));
 }
 
-// An open filesystem, closed (and, if writable, flushed) once.
+// An open filesystem, closed (and, if writable, written back) once.
+//
+// `sync` false (a clone that need not survive a host crash): opened through
+// plain_io_manager, which never fsyncs. libext2fs's unix_io would fsync the
+// whole image when opening it and again in each flush (in a fresh clone: all
+// of its data, the bulk of rootfs-clone's time); plain_io has no cache, so
+// every write is a pwrite whose errors reach the caller, and nothing is left
+// to write at close. Read-only opens take it too (an fsync of the golden
+// serves nothing). `sync` true and writable: unix_io, fsyncs as usual.
 class Fs {
  public:
-  Fs(const std::filesystem::path& image, bool rw) : image_(image) {
+  Fs(const std::filesystem::path& image, bool rw, bool sync = true) : image_(image) {
     init_error_table();
     const int flags = EXT2_FLAG_64BITS | (rw ? EXT2_FLAG_RW : 0);
-    errcode_t rc = ext2fs_open(image.c_str(), flags, 0, 0, unix_io_manager, &fs_);
+    // io_options "" (none): ext2fs_open2 then takes no '?' in the path for
+    // the start of options.
+    errcode_t rc = !rw || !sync
+                       ? ext2fs_open2(image.c_str(), "", flags, 0, 0, plain_io_manager(), &fs_)
+                       : ext2fs_open(image.c_str(), flags, 0, 0, unix_io_manager, &fs_);
     if (rc) {
       fs_ = nullptr;
       fail(rc, "opening the filesystem", image);
@@ -55,8 +77,8 @@ class Fs {
     if (fs_) ext2fs_close_free(&fs_);
   }
   ext2_filsys get() const { return fs_; }
-  // Writes everything back and syncs; errors are reported, unlike in the
-  // destructor.
+  // Writes everything back (and syncs, unless opened with sync false);
+  // errors are reported, unlike in the destructor.
   void close() {
     errcode_t rc = ext2fs_close_free(&fs_);
     fs_ = nullptr;
@@ -159,9 +181,9 @@ void check_machine_id_target(const std::filesystem::path& image) {
 }
 
 void write_machine_id(const std::filesystem::path& image, std::string_view machine_id,
-                      const std::filesystem::path& shown_as) {
+                      const std::filesystem::path& shown_as, bool sync) {
   const std::string data = fmt::format("{}\n", machine_id);
-  Fs fsh(image, true);
+  Fs fsh(image, true, sync);
   ext2_filsys fs = fsh.get();
   const Target t = locate(fs, image, shown_as.empty() ? image : shown_as);
   ext2_ino_t ino = t.ino;

@@ -20,9 +20,11 @@ std::string derive_machine_id(std::string_view vm_id);
 // Errors: no /etc, or /etc/machine-id not a regular file: Exit::usage;
 // image full: Exit::exhausted; libext2fs failures: Exit::failed with its
 // reason. Messages about the image's layout name `shown_as` (the golden)
-// when given.
+// when given. With `sync` (the default) the image is fsynced afterwards,
+// as libext2fs always does; without it, every change has reached the file
+// (pwrite, errors reported) when this returns, but nothing is fsynced.
 void write_machine_id(const std::filesystem::path& image, std::string_view machine_id,
-                      const std::filesystem::path& shown_as = {});
+                      const std::filesystem::path& shown_as = {}, bool sync = true);
 
 // Throws the Exit::usage errors of write_machine_id without writing: run on
 // the golden (opened read-only) before copying it.

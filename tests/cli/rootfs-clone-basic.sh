@@ -14,7 +14,7 @@ stderr_has "vm-basic1: copied"
 stderr_has "(sparse)"
 
 # The record: every field of the section, and saved.
-for f in path golden golden_sha256 golden_uuid golden_size golden_mtime method bytes_copied elapsed_ms; do
+for f in path golden golden_sha256 golden_uuid golden_size golden_mtime method bytes_copied elapsed_ms boot_id synced; do
   jq -e ".rootfs | has(\"$f\")" "$OUT" >/dev/null || fail "rootfs.$f missing: $(cat "$OUT")"
 done
 [ "$(jq -r .rootfs.path "$OUT")" = "$C" ] || fail "rootfs.path"

@@ -80,6 +80,9 @@ TEST_CASE("clone: machine-id written into images of every common layout") {
       {"ext4 1k blocks", {"-t", "ext4", "-b", "1024"}, true},
       {"ext2", {"-t", "ext2"}, false},
   };
+  // sync true: libext2fs's unix_io (fsyncs); false: plain_io (never fsyncs).
+  const bool sync = GENERATE(true, false);
+  INFO("sync " << sync);
   for (const auto& l : layouts) {
     SECTION(l.name) {
       TempDir d;
@@ -90,11 +93,11 @@ TEST_CASE("clone: machine-id written into images of every common layout") {
       const fs::path img = d.path / "img";
       REQUIRE(make_image(img, d.path / "root", l.opts));
       const std::string id = vmu::derive_machine_id("vm-ut");
-      vmu::write_machine_id(img, id);
+      vmu::write_machine_id(img, id, {}, sync);
       CHECK(vmu::read_machine_id(img) == id + "\n");
       CHECK(fsck(img) == 0);
       // Idempotent: a second write gives the same file, still clean.
-      vmu::write_machine_id(img, id);
+      vmu::write_machine_id(img, id, {}, sync);
       CHECK(vmu::read_machine_id(img) == id + "\n");
       CHECK(fsck(img) == 0);
     }
@@ -116,5 +119,29 @@ TEST_CASE("clone: an image without /etc cannot take a machine-id") {
   } catch (const vmu::Error& e) {
     CHECK(e.code() == vmu::Exit::usage);
     CHECK(e.reason() == "no_etc");
+  }
+}
+
+TEST_CASE("clone: machine-id without sync: missing file created; a read-only image fails") {
+  if (!have_mke2fs()) {
+    WARN("mke2fs not installed: skipped");
+    return;
+  }
+  // A missing file is created; a read-only image fails at open (not user root).
+  TempDir d;
+  fs::create_directories(d.path / "root/etc");
+  const fs::path img = d.path / "img";
+  REQUIRE(make_image(img, d.path / "root", {"-t", "ext4"}));
+  vmu::write_machine_id(img, "0123456789abcdef0123456789abcdef", {}, false);
+  CHECK(vmu::read_machine_id(img) == "0123456789abcdef0123456789abcdef\n");
+  CHECK(fsck(img) == 0);
+  if (::geteuid() != 0) {
+    fs::permissions(img, fs::perms::owner_read);
+    try {
+      vmu::write_machine_id(img, "x", {}, false);
+      FAIL("wrote to a read-only file");
+    } catch (const vmu::Error& e) {
+      CHECK(e.code() == vmu::Exit::failed);
+    }
   }
 }

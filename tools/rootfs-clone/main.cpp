@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   auto& app = tool.app();
   std::string golden, method = "auto", size;
   std::optional<std::string> expect;
-  bool keep_machine_id = false, force = false;
+  bool keep_machine_id = false, force = false, sync = false;
   if (const char* env = std::getenv("VMUTILS_GOLDEN")) golden = env;
   app.add_option("--golden", golden, "The golden image to clone (default: $VMUTILS_GOLDEN)")
       ->type_name("FILE");
@@ -40,6 +40,9 @@ int main(int argc, char** argv) {
   app.add_option("--size", size, "Grow the clone (file and filesystem) to SIZE, e.g. 2G, 1536M")
       ->type_name("SIZE");
   app.add_flag("--force", force, "Replace an existing rootfs.ext4 that no VM is using");
+  app.add_flag("--sync", sync,
+               "Sync the clone to disk before renaming it into place, so it survives a host "
+               "crash (default: not synced, like cp; for this host boot only)");
   tool.add_id_option(&app, "VM to clone for (instead of records on stdin)", true);
 
   return tool.main(argc, argv, [&] {
@@ -54,6 +57,7 @@ int main(int argc, char** argv) {
     opts.keep_machine_id = keep_machine_id;
     if (!size.empty()) opts.size = vmu::parse_size(size);
     opts.force = force;
+    opts.sync = sync;
     auto& log = tool.log();
     return tool.pipeline(
         [&](vmu::Record& r) {
