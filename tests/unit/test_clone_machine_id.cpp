@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include "helpers.hpp"
+
 #include <unistd.h>
 
 #include <cstdlib>
@@ -15,17 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "vmu-clone-ut.XXXXXX").string();
-    path = ::mkdtemp(t.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using vmu::test::TempDir;
 
 // An image made by mke2fs -d from `root`; false when mke2fs is missing.
 bool make_image(const fs::path& img, const fs::path& root, std::vector<std::string> opts) {
