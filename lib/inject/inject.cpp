@@ -175,14 +175,16 @@ class Planner {
           Exit::usage, "bad_source",
           fmt::format("{}: source '{}' is neither a file nor a folder", what, c.src.string()));
     check_readable(what, c.src, true);
-    {
+    // A folder of the copy, with the source's mode and the requested owner.
+    auto add_dir = [&](const std::string& guest, mode_t mode) {
       Action a;
       a.kind = Action::Kind::dir;
-      a.guest = dest;
-      a.attrs = {st.st_mode & 07777, uid, gid};
+      a.guest = guest;
+      a.attrs = {mode & 07777, uid, gid};
       a.from = what;
       add(std::move(a));
-    }
+    };
+    add_dir(dest, st.st_mode);
     // Sorted, so the same folder always gives the same actions.
     std::vector<std::filesystem::path> entries;
     std::error_code ec;
@@ -207,12 +209,7 @@ class Planner {
         file_action(p, s, guest);
       } else if (S_ISDIR(s.st_mode)) {
         check_readable(what, p, true);
-        Action a;
-        a.kind = Action::Kind::dir;
-        a.guest = guest;
-        a.attrs = {s.st_mode & 07777, uid, gid};
-        a.from = what;
-        add(std::move(a));
+        add_dir(guest, s.st_mode);
       } else if (S_ISLNK(s.st_mode)) {
         Action a;
         a.kind = Action::Kind::symlink;
