@@ -58,10 +58,17 @@ int main(int argc, char** argv) {
     req.merge(std::move(flags), !env_target.empty());
     const inj::Options opts{.dry_run = dry_run};
 
-    auto report = [&](const inj::Result& res, const std::string& who, FILE* plan_to) {
+    // The plan: data on stdout for --image, else beside the records, on
+    // stderr (through the log, which quotes control characters).
+    auto report = [&](const inj::Result& res, const std::string& who, bool plan_on_stdout) {
       for (const auto& w : res.warnings) tool.log().warn("{}warning: {}", who, w);
       if (dry_run)
-        for (const auto& line : res.plan) fmt::print(plan_to, "{}{}\n", who, line);
+        for (const auto& line : res.plan) {
+          if (plan_on_stdout)
+            fmt::print("{}{}\n", who, line);
+          else
+            tool.log().info("{}{}", who, line);
+        }
     };
 
     // --check: the units just installed, with every injected key required;
@@ -91,7 +98,7 @@ int main(int argc, char** argv) {
     if (!image.empty()) {
       inj::refuse_golden(image, inj::known_goldens(tool.state()));
       auto res = inj::inject(image, req, opts);
-      report(res, "", stdout);
+      report(res, "", true);
       if (!dry_run) fmt::print("{}\n", res.agent_json().dump());
       std::fflush(stdout);
       preflight(image, res, "");
@@ -111,7 +118,7 @@ int main(int argc, char** argv) {
             goldens.emplace_back(g->get<std::string>());
           inj::refuse_golden(path->get<std::string>(), goldens);
           auto res = inj::inject(path->get<std::string>(), req, opts);
-          report(res, r.id() + ": ", stderr);
+          report(res, r.id() + ": ", false);
           if (!dry_run) r.put("agent", res.agent_json());
           preflight(path->get<std::string>(), res, r.id() + ": ");
         },
