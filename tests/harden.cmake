@@ -6,6 +6,10 @@ set(_harden_tests
   harden-interrupt             # SIGINT: 130 in every tool; unprocessed records marked
   harden-refusal-keeps-record  # a refusal never makes the saved record less
   harden-stderr-controls       # control characters quoted; bare --env never echoed
+  harden-not-regular           # FIFOs and folders refused before a blocking open, exit 2
+  harden-truncated-image       # one image check: truncated and quota images refused by all
+  harden-trusted-paths         # a record may only name its own VM's files; net values checked
+  harden-inject-input          # env-file NUL, DefaultInstance escape, env 0600, SIGINT on --image
 )
 foreach(t IN LISTS _harden_tests)
   add_test(NAME cli.${t} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/${t}.sh)

@@ -103,7 +103,7 @@ int Tool::main(int argc, char** argv, const std::function<int()>& body) {
   log_.set_verbosity(quiet_ > 0 ? -1 : verbose_);
   try {
     int rc = body();
-    if (interrupted() && rc == 0) {
+    if (interrupted() && rc == 0 && !late_interrupt_ok_) {
       log_.error("interrupted");
       rc = static_cast<int>(Exit::interrupted);
     }

@@ -24,8 +24,10 @@ extern "C" {
 
 #include <fmt/format.h>
 
+#include "image/check.hpp"
 #include "util/error.hpp"
 #include "util/fd.hpp"
+#include "util/fs.hpp"
 
 namespace vmu::ext4 {
 
@@ -65,7 +67,7 @@ std::uint32_t gid_of(const ext2_inode& in) {
 
 // The primary superblock is 1024 bytes at offset 1024.
 bool primary_superblock_zeroed(const std::filesystem::path& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (!fd) return false;
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0 || st.st_size < 64 * 1024) return false;
@@ -597,6 +599,7 @@ Image::~Image() = default;
 
 Image Image::open(const std::filesystem::path& path, Access access, Dirty dirty) {
   init_error_table();
+  require_regular(path, "image");
   const bool rw = access == Access::read_write;
   if (rw && is_mounted(path))
     throw Error(
@@ -607,35 +610,23 @@ Image Image::open(const std::filesystem::path& path, Access access, Dirty dirty)
   errcode_t rc = ext2fs_open(path.c_str(), flags, 0, 0, unix_io_manager, &fs);
   if (rc) throw_open_failure(path, rc);
   auto impl = std::make_unique<Impl>(fs, path, access);
-  auto refuse = [&](Exit code, const char* reason, const std::string& msg) {
+  const std::string name = path.string();
+  ImageFacts facts;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) facts.file_size = static_cast<std::uint64_t>(st.st_size);
+  facts.fs_bytes = ext2fs_blocks_count(fs->super) * fs->blocksize;
+  facts.needs_recovery = ext2fs_has_feature_journal_needs_recovery(fs->super);
+  facts.has_errors = (fs->super->s_state & EXT2_ERROR_FS) != 0;
+  facts.clean = (fs->super->s_state & EXT2_VALID_FS) != 0;
+  facts.quota = ext2fs_has_feature_quota(fs->super);
+  try {
+    check_image_facts(path, facts, rw ? ImageRole::write : ImageRole::read,
+                      rw || dirty == Dirty::refuse);
+  } catch (...) {
     ext2fs_free(impl->fs);  // nothing was changed: write nothing back
     impl->fs = nullptr;
-    throw Error(code, reason, msg);
-  };
-  const std::string name = path.string();
-  const bool check_clean = rw || dirty == Dirty::refuse;
-  if (check_clean && ext2fs_has_feature_journal_needs_recovery(fs->super))
-    refuse(Exit::usage, "needs_recovery",
-           fmt::format("refusing image '{}': its journal needs recovery (it was not unmounted "
-                       "cleanly, or copied from a running VM), and replaying it at boot would "
-                       "overwrite offline changes; run `e2fsck -fy {}` first",
-                       name, name));
-  if (check_clean && (fs->super->s_state & EXT2_ERROR_FS))
-    refuse(Exit::failed, "corrupted",
-           fmt::format("refusing image '{}': the filesystem records errors; repair it with "
-                       "`e2fsck -fy {}`",
-                       name, name));
-  if (check_clean && !(fs->super->s_state & EXT2_VALID_FS))
-    refuse(Exit::usage, "needs_recovery",
-           fmt::format("refusing image '{}': it was not unmounted cleanly; run `e2fsck -fy {}` "
-                       "first",
-                       name, name));
-  if (rw && ext2fs_has_feature_quota(fs->super))
-    refuse(Exit::usage, "quota_feature",
-           fmt::format("refusing to edit image '{}': it has the quota feature, whose usage "
-                       "records libext2fs does not update (e2fsck would then fail); remove it "
-                       "with `tune2fs -O ^quota {}`",
-                       name, name));
+    throw;
+  }
   if (rw) {
     rc = ext2fs_read_bitmaps(fs);
     if (rc) {

@@ -52,7 +52,15 @@ std::string mode_str(std::uint32_t mode) {
 
 // Opens a host file for reading, so "readable" is checked, not guessed.
 void check_readable(const std::string& what, const std::filesystem::path& p, bool dir) {
-  Fd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | (dir ? O_DIRECTORY : 0)));
+  if (!dir) {
+    try {
+      open_regular(p, O_RDONLY, what + ": source");
+    } catch (const Error& e) {
+      throw Error(Exit::usage, "bad_source", e.what());
+    }
+    return;
+  }
+  Fd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECTORY));
   if (!fd) bad_source(what, p, errno);
 }
 
@@ -60,9 +68,7 @@ void check_readable(const std::string& what, const std::filesystem::path& p, boo
 class HostReader : public ext4::Reader {
  public:
   explicit HostReader(const std::filesystem::path& p)
-      : path_(p), fd_(::open(p.c_str(), O_RDONLY | O_CLOEXEC)) {
-    if (!fd_) throw sys_error(Exit::usage, fmt::format("opening '{}'", p.string()), errno);
-  }
+      : path_(p), fd_(open_regular(p, O_RDONLY, "source")) {}
   std::size_t read(char* buf, std::size_t n) override {
     for (;;) {
       ssize_t got = ::read(fd_.get(), buf, n);
@@ -330,12 +336,14 @@ void validate(ext4::Image& img, std::vector<Action>& actions, const Request& req
         if (st && st->type != ext4::FileType::regular) refuse(*st, "file");
         if (a.kind == Action::Kind::env) {
           std::string existing;
-          if (st) {
-            existing = img.read_file(a.guest, kMaxEnvTargetBytes);
-            a.attrs = {st->mode, st->uid, st->gid};  // mode and owner kept
-          } else {
-            a.attrs = {0600, 0, 0};
-          }
+          if (st) existing = img.read_file(a.guest, kMaxEnvTargetBytes);
+          // It holds secrets now: root's, whatever the golden's file was.
+          a.attrs = {req.env_mode, 0, 0};
+          if (st && (st->mode & 07777) != req.env_mode)
+            res.warnings.push_back(fmt::format(
+                "{} was {} {}:{} in the image; it is now {} root:root, as it holds the injected "
+                "values (--env-mode to choose another mode)",
+                a.guest, mode_str(st->mode & 07777), st->uid, st->gid, mode_str(req.env_mode)));
           a.data = merge_env(existing, req.env);
           a.size = a.data.size();
         }
@@ -419,7 +427,10 @@ nlohmann::json Result::agent_json() const {
   nlohmann::json units_j = nlohmann::json::array();
   for (const auto& u : units) units_j.push_back({{"name", u.name}, {"enabled_in", u.enabled_in}});
   nlohmann::json j = {{"files", files_j}, {"units", units_j}};
-  if (env_file) j["env_file"] = *env_file;
+  if (env_file) {
+    j["env_file"] = *env_file;
+    j["env_mode"] = mode_str(env_mode);
+  }
   j["env_keys"] = env_keys;
   return j;
 }
@@ -448,6 +459,13 @@ Result inject(const std::filesystem::path& image, const Request& req, const Opti
   if (opts.dry_run) {
     img.discard();
     return res;
+  }
+  if (opts.stop && opts.stop()) {
+    img.discard();
+    throw Error(Exit::interrupted, "interrupted",
+                fmt::format("injecting into '{}': interrupted before anything was written; the "
+                            "image is unchanged",
+                            image.string()));
   }
 
   // 3. Apply, in order.
@@ -480,6 +498,7 @@ Result inject(const std::filesystem::path& image, const Request& req, const Opti
     res.units.push_back({name, planner.unit_enabled_in()[name]});
   if (!req.env.empty()) {
     res.env_file = req.env_target;
+    res.env_mode = req.env_mode;
     res.env_keys = env_keys(req.env);
   }
   return res;

@@ -269,8 +269,10 @@ Request parse_spec(const nlohmann::json& spec, const std::filesystem::path& base
     return parse_mode(it->get<std::string>(), where(at));
   };
 
-  only_keys(spec, {"version", "mkdir", "copy", "symlink", "unit", "env", "env_file", "env_target"},
-            "top level");
+  only_keys(
+      spec,
+      {"version", "mkdir", "copy", "symlink", "unit", "env", "env_file", "env_target", "env_mode"},
+      "top level");
   if (auto it = spec.find("version"); it != spec.end() && !(it->is_number_integer() && *it == 1))
     bad("bad_spec", "spec: 'version' must be 1");
 
@@ -345,6 +347,8 @@ Request parse_spec(const nlohmann::json& spec, const std::filesystem::path& base
   }
   if (auto t = string_at(spec, "env_target", "top level", false))
     r.env_target = check_guest_path(*t, "spec: env_target");
+  if (auto m = string_at(spec, "env_mode", "top level", false))
+    r.env_mode = parse_mode(*m, "spec: env_mode");
   return r;
 }
 

@@ -54,6 +54,17 @@ class State {
   // The ids with a state folder, sorted.
   std::vector<std::string> list_ids() const;
 
+  // A file a record names (rootfs.path; console logs and others for later
+  // tools). A record is data that may come from elsewhere, so a path in it
+  // is used only when its real path (symlinks resolved, relative paths from
+  // the current folder) is a regular file under vms/<id>/ of this state
+  // folder; a path the operator gives on the command line is not checked
+  // here. Returns the real path. Throws Exit::usage naming the record, the
+  // `field` and the path: "not_found" when it does not exist, else
+  // "untrusted_path" (another VM's disk, a golden, /etc/shadow, a folder).
+  fs::path trusted_record_file(const Record& rec, std::string_view field,
+                               const fs::path& path) const;
+
  private:
   fs::path root_;
   fs::path run_;

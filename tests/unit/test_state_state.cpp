@@ -7,6 +7,7 @@
 
 #include "helpers.hpp"
 #include "state/state.hpp"
+#include "util/fs.hpp"
 
 using namespace vmu;
 
@@ -96,4 +97,37 @@ TEST_CASE("records are saved whole and loaded back; a mismatched id is refused")
     CHECK(e.reason() == "unknown_id");
   }
   CHECK_THROWS_AS(st.load("../etc"), Error);
+}
+
+TEST_CASE("a path a record names is trusted only inside its own VM's folder") {
+  test::TempDir d;
+  State st(d.path / "s", d.path / "r");
+  std::filesystem::create_directories(st.vm_dir("vm-1"));
+  std::filesystem::create_directories(st.vm_dir("vm-2"));
+  write_file_atomic(st.rootfs_path("vm-1"), "mine");
+  write_file_atomic(st.rootfs_path("vm-2"), "theirs");
+  write_file_atomic(d.path / "golden.ext4", "golden");
+  std::filesystem::create_symlink(d.path / "golden.ext4", st.vm_dir("vm-1") / "link.ext4");
+  const Record rec = Record::create("vm-1");
+  auto reason = [&](const std::filesystem::path& p) -> std::string {
+    try {
+      st.trusted_record_file(rec, "rootfs.path", p);
+      return "trusted";
+    } catch (const Error& e) {
+      CHECK(e.code() == Exit::usage);
+      CHECK(std::string(e.what()).find("record 'vm-1': rootfs.path") == 0);
+      return e.reason();
+    }
+  };
+  CHECK(reason(st.rootfs_path("vm-1")) == "trusted");
+  CHECK(st.trusted_record_file(rec, "rootfs.path", st.vm_dir("vm-1") / "." / "rootfs.ext4") ==
+        std::filesystem::canonical(st.rootfs_path("vm-1")));
+  CHECK(reason(st.rootfs_path("vm-2")) == "untrusted_path");           // another VM's disk
+  CHECK(reason(d.path / "golden.ext4") == "untrusted_path");           // a golden
+  CHECK(reason(st.vm_dir("vm-1") / "link.ext4") == "untrusted_path");  // a symlink out
+  CHECK(reason(st.vm_dir("vm-1") / ".." / "vm-2" / "rootfs.ext4") == "untrusted_path");
+  CHECK(reason("/etc/shadow") == "untrusted_path");
+  CHECK(reason("../../etc/shadow") != "trusted");
+  CHECK(reason(st.vm_dir("vm-1")) == "untrusted_path");  // the folder itself
+  CHECK(reason(st.vm_dir("vm-1") / "gone.ext4") == "not_found");
 }
