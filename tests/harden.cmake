@@ -10,6 +10,7 @@ set(_harden_tests
   harden-truncated-image       # one image check: truncated and quota images refused by all
   harden-trusted-paths         # a record may only name its own VM's files; net values checked
   harden-inject-input          # env-file NUL, DefaultInstance escape, env 0600, SIGINT on --image
+  harden-small-inputs          # --size '', negative limits; state folders 0750
 )
 foreach(t IN LISTS _harden_tests)
   add_test(NAME cli.${t} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/${t}.sh)

@@ -191,7 +191,7 @@ CloneResult clone_rootfs(Record& rec, const State& st, const CloneOptions& opts,
   // --- The destination. ---------------------------------------------------
   const std::filesystem::path dir = st.vm_dir(rec.id());
   const std::filesystem::path dest = st.rootfs_path(rec.id());
-  make_dirs(dir, 0755);
+  st.make_vm_dir(rec.id());
   FileLock old_lock;  // held on a rootfs.ext4 being replaced, so no VM starts on it meanwhile
   struct stat dst {};
   const bool exists = ::lstat(dest.c_str(), &dst) == 0;

@@ -34,8 +34,7 @@ namespace vmu::ext4 {
 namespace {
 
 void init_error_table() {
-  static std::once_flag once;
-  std::call_once(once, [] { add_error_table(&et_ext2_error_table); });
+  init_libext2fs();
 }
 
 std::string libext2fs_message(errcode_t rc) {
@@ -622,6 +621,7 @@ Image Image::open(const std::filesystem::path& path, Access access, Dirty dirty)
   try {
     check_image_facts(path, facts, rw ? ImageRole::write : ImageRole::read,
                       rw || dirty == Dirty::refuse);
+    check_group_descriptors(fs, path, rw ? ImageRole::write : ImageRole::read);
   } catch (...) {
     ext2fs_free(impl->fs);  // nothing was changed: write nothing back
     impl->fs = nullptr;

@@ -1,5 +1,12 @@
 #include "image/check.hpp"
 
+#include <ext2fs/ext2fs.h>
+extern "C" {  // com_err.h has no C++ guard
+#include <et/com_err.h>
+}
+
+#include <mutex>
+
 #include <fmt/format.h>
 
 #include "util/error.hpp"
@@ -40,6 +47,30 @@ void check_image_facts(const std::filesystem::path& path, const ImageFacts& f, I
                             "libext2fs does not update (e2fsck would then fail){}; remove it "
                             "with `tune2fs -O ^quota {}`",
                             what, p, golden ? ", so agent-inject could not edit a clone" : "", p));
+}
+
+void check_group_descriptors(struct_ext2_filsys* fs, const std::filesystem::path& path,
+                             ImageRole role) {
+  const errcode_t rc = ext2fs_check_desc(fs);
+  if (rc == 0) return;
+  const bool golden = role == ImageRole::golden;
+  throw Error(Exit::failed, golden ? "golden_corrupted" : "corrupted",
+              fmt::format("refusing {} '{}': its group descriptors are damaged ({}); repair it "
+                          "with `e2fsck -fy {}`",
+                          golden ? "the golden" : "image", path.string(), error_message(rc),
+                          path.string()));
+}
+
+namespace {
+extern "C" void discard_com_err(const char*, errcode_t, const char*, va_list) {}
+}  // namespace
+
+void init_libext2fs() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    add_error_table(&et_ext2_error_table);
+    set_com_err_hook(discard_com_err);
+  });
 }
 
 }  // namespace vmu

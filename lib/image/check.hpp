@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <string_view>
 
+struct struct_ext2_filsys;  // libext2fs's, opened by the caller
+
 namespace vmu {
 
 // What the superblock and the file say.
@@ -30,5 +32,19 @@ enum class ImageRole {
 // `role`, naming `path` and the fix.
 void check_image_facts(const std::filesystem::path& path, const ImageFacts& f, ImageRole role,
                        bool strict = true);
+
+// Right after ext2fs_open, before anything reads or writes through the
+// filesystem: its group descriptors point inside it (ext2fs_check_desc).
+// libext2fs opens an image whose descriptor sends the block bitmap past the
+// end without a word, and agent-inject then wrote it into ruin. Throws
+// Exit::failed ("corrupted", "golden_corrupted" for a golden) with the fix.
+void check_group_descriptors(struct_ext2_filsys* fs, const std::filesystem::path& path,
+                             ImageRole role);
+
+// Once per process, before the first ext2fs_open: libext2fs's error table
+// is registered and its own messages (com_err, e.g. "Illegal block number
+// passed to ext2fs_test_block_bitmap") no longer reach stderr raw; every
+// failure still comes back as an error code, which the caller reports.
+void init_libext2fs();
 
 }  // namespace vmu

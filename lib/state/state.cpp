@@ -89,8 +89,13 @@ Record State::load(const std::string& id) const {
   return std::move(*r);
 }
 
+void State::make_vm_dir(const std::string& id) const {
+  check_vm_id(id);
+  make_dirs(vm_dir(id), kStateDirMode);
+}
+
 void State::save(const Record& r) const {
-  make_dirs(vm_dir(r.id()), 0750);
+  make_vm_dir(r.id());
   write_file_atomic(record_path(r.id()), r.dump() + "\n", 0640);
 }
 

@@ -23,6 +23,11 @@ inline constexpr std::size_t kMaxRecordBytes = 1u << 20;
 // machine queue for seconds, and flock wakes waiters in no fair order.
 inline constexpr std::chrono::milliseconds kLockDeadline{30000};
 
+// The mode of every folder vmutils makes in the state folder: VM disks hold
+// injected secrets, so not world-readable (it was 0755 from one tool and
+// 0750 from another).
+inline constexpr mode_t kStateDirMode = 0750;
+
 class State {
  public:
   // Resolves the folders: `state_dir` (the --state-dir flag) if given, else
@@ -51,6 +56,8 @@ class State {
   std::optional<Record> load_if_exists(const std::string& id) const;
   // Saves the record atomically (temp, fsync, rename), creating its folder.
   void save(const Record& r) const;
+  // Creates vms/<id>/ (and the folders above it) with kStateDirMode.
+  void make_vm_dir(const std::string& id) const;
   // The ids with a state folder, sorted.
   std::vector<std::string> list_ids() const;
 

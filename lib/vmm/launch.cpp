@@ -302,7 +302,7 @@ void check_qemu(const Plan& plan, const Spawned& child, Clock::time_point deadli
 }  // namespace
 
 VmmInfo launch(const Plan& plan, const LaunchRequest& req) {
-  make_dirs(plan.console_log.parent_path());
+  make_dirs(plan.console_log.parent_path(), kStateDirMode);
   make_dirs(plan.run_dir, 0700);
   FileLock lock = lock_image(plan.spec.rootfs, ImageAccess::read_write, "launching");
 

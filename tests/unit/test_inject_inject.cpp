@@ -131,3 +131,15 @@ TEST_CASE("inject: a stop before the write phase leaves the image unchanged", "[
   }
   CHECK(file_sha(t.image) == before);
 }
+
+TEST_CASE("inject: a new folder is counted once in the inode estimate", "[inject]") {
+  test::TempImage t;
+  const auto src = t.dir / "many";
+  std::filesystem::create_directories(src);
+  for (int i = 0; i < 50; ++i) std::ofstream(src / ("f" + std::to_string(i))) << i;
+  Request req;
+  req.copies.push_back(parse_copy(src.string() + ":/opt/new/many"));
+  auto res = inj::inject(t.image, req, {.dry_run = true});
+  // 50 files, /opt, /opt/new, /opt/new/many: 53, not twice the files.
+  CHECK(res.inodes_needed == 53);
+}
