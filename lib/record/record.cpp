@@ -144,12 +144,21 @@ void Record::erase(std::string_view section) {
 }
 
 RecordError Record::error() const {
+  // From elsewhere: a field of the wrong type is read as absent (the fuzzer
+  // found {"error":{"tool":7}} escaping as a JSON type error).
   const Json& e = get("error");
+  auto text = [&](const char* k) {
+    auto it = e.is_object() ? e.find(k) : e.end();
+    return it != e.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
   RecordError out;
-  out.tool = e.value("tool", "");
-  out.code = static_cast<Exit>(e.value("code", 1));
-  out.reason = e.value("reason", "");
-  out.message = e.value("message", "");
+  out.tool = text("tool");
+  if (auto it = e.is_object() ? e.find("code") : e.end();
+      it != e.end() && it->is_number_integer() && it->get<long long>() > 0 &&
+      it->get<long long>() < 256)
+    out.code = static_cast<Exit>(it->get<int>());
+  out.reason = text("reason");
+  out.message = text("message");
   return out;
 }
 

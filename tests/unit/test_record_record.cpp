@@ -94,6 +94,19 @@ TEST_CASE("VM ids") {
   }
 }
 
+TEST_CASE("an error section of the wrong shape is read, not thrown") {
+  // Found by fuzz/record: {"error":{"tool":7}} escaped as a JSON type error.
+  for (const char* line : {R"({"v":1,"id":"a","error":{"tool":7,"code":"x","reason":[]}})",
+                           R"({"v":1,"id":"a","error":5})", R"({"v":1,"id":"a","error":null})",
+                           R"({"v":1,"id":"a","error":{"code":99999}})"}) {
+    const Record r = Record::parse(line);
+    CHECK(r.failed());
+    const RecordError e = r.error();
+    CHECK(e.tool.empty());
+    CHECK(e.code == Exit::failed);
+  }
+}
+
 TEST_CASE("the error section") {
   Record r = Record::create("vm-1");
   CHECK_FALSE(r.failed());
