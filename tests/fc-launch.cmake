@@ -16,10 +16,11 @@ foreach(t IN LISTS _fcl_tests)
     ENVIRONMENT "VMU_BIN=${CMAKE_BINARY_DIR}/tools;VMU_SRC=${PROJECT_SOURCE_DIR}"
     LABELS "cli;fc-launch" SKIP_RETURN_CODE 77 TIMEOUT 60)
 endforeach()
-set_tests_properties(cli.fc-launch-tap PROPERTIES LABELS "cli;fc-launch;netns")
+set_tests_properties(cli.fc-launch-tap cli.fc-launch-happy PROPERTIES
+  LABELS "cli;fc-launch;netns;root")
 
 add_test(NAME cli.fc-launch-qemu-boot
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/fc-launch-qemu-boot.sh)
 set_tests_properties(cli.fc-launch-qemu-boot PROPERTIES
   ENVIRONMENT "VMU_BIN=${CMAKE_BINARY_DIR}/tools;VMU_SRC=${PROJECT_SOURCE_DIR}"
-  LABELS "cli;boot" SKIP_RETURN_CODE 77 TIMEOUT 600 RUN_SERIAL TRUE)
+  LABELS "cli;boot;netns;root" SKIP_RETURN_CODE 77 TIMEOUT 600 RUN_SERIAL TRUE)

@@ -14,6 +14,7 @@ set(_clone_tests
   rootfs-clone-interrupt   # SIGINT mid-copy: 130, nothing left
   rootfs-clone-sync        # no fsync by default, --sync fsyncs; record synced/boot_id
   rootfs-clone-kill        # SIGKILL mid-copy: no rootfs.ext4, next run cleans up; --sync SIGINT
+  rootfs-clone-reflink-xfs # reflink=1 XFS on a loop device: method reflink, shared (root)
 )
 foreach(t IN LISTS _clone_tests)
   add_test(NAME cli.${t} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/${t}.sh)
@@ -21,4 +22,6 @@ foreach(t IN LISTS _clone_tests)
     ENVIRONMENT "VMU_BIN=${CMAKE_BINARY_DIR}/tools"
     LABELS "cli;rootfs-clone" SKIP_RETURN_CODE 77 TIMEOUT 120)
 endforeach()
-set_tests_properties(cli.rootfs-clone-diskfull PROPERTIES LABELS "cli;rootfs-clone;root")
+set_tests_properties(cli.rootfs-clone-diskfull cli.rootfs-clone-badgolden cli.rootfs-clone-reflink-xfs
+  PROPERTIES
+  LABELS "cli;rootfs-clone;root")

@@ -16,4 +16,4 @@ foreach(t IN LISTS _vmnet_tests)
     LABELS "cli;vmnet-alloc" SKIP_RETURN_CODE 77 TIMEOUT 120)
 endforeach()
 set_tests_properties(cli.vmnet-alloc-netns cli.vmnet-alloc-rollback cli.vmnet-alloc-noperm
-  cli.vmnet-alloc-gc cli.vmnet-alloc-dnsmasq PROPERTIES LABELS "cli;vmnet-alloc;netns")
+  cli.vmnet-alloc-gc cli.vmnet-alloc-dnsmasq PROPERTIES LABELS "cli;vmnet-alloc;netns;root")

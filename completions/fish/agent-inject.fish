@@ -13,6 +13,7 @@ complete -c agent-inject -l unit -r -F -d 'Install a systemd unit and enable it 
 complete -c agent-inject -l env -x -d 'Set KEY in the env target; bare KEY: from this environment'
 complete -c agent-inject -l env-file -r -F -d 'Set every KEY=VALUE line of FILE (repeatable)'
 complete -c agent-inject -l env-target -r -F -d 'Env file in the image (default /etc/environment)'
+complete -c agent-inject -l env-mode -x -d 'Mode of the env target, owner root:root (default 0600: it holds secrets)'
 complete -c agent-inject -l spec -r -F -d 'JSON document with the same operations'
 complete -c agent-inject -l dry-run -d 'Validate and print the plan; write nothing'
 complete -c agent-inject -l check -d 'Then preflight each installed unit (as rootfs-inspect check); errors exit 4'

@@ -11,6 +11,13 @@ namespace vmu::cli {
 
 enum class Level { error, warn, info, debug };
 
+// `s` made safe for a terminal: control characters (C0, DEL, and C1 in
+// UTF-8) and bytes that are not UTF-8 become escapes (\n, \t, \r, \xNN),
+// so a record, argument or image name cannot move the cursor, set a title
+// (OSC) or forge a line. Everything the tools write to stderr goes
+// through it.
+std::string quote_controls(std::string_view s);
+
 class Log {
  public:
   explicit Log(std::string tool);

@@ -4,11 +4,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <mutex>
 #include <thread>
+
+#include <fmt/ranges.h>
 
 #include "record/jsonl.hpp"
 #include "version.hpp"
@@ -100,7 +103,10 @@ int Tool::main(int argc, char** argv, const std::function<int()>& body) {
   log_.set_verbosity(quiet_ > 0 ? -1 : verbose_);
   try {
     int rc = body();
-    if (interrupted() && rc == 0) rc = static_cast<int>(Exit::interrupted);
+    if (interrupted() && rc == 0 && !late_interrupt_ok_) {
+      log_.error("interrupted");
+      rc = static_cast<int>(Exit::interrupted);
+    }
     return rc;
   } catch (const Error& e) {
     log_.end_progress();
@@ -118,24 +124,73 @@ int Tool::main(int argc, char** argv, const std::function<int()>& body) {
   }
 }
 
+namespace {
+
+// How long a stopped pipeline tool still reads its input: the tools before
+// it got the same SIGINT and pass on what they hold as they stop.
+constexpr std::chrono::milliseconds kDrainWindow{2000};
+
+// The sections of `saved` that `rec` lacks (the `error` section aside).
+std::vector<std::string> sections_lost(const Record& saved, const Record& rec) {
+  std::vector<std::string> lost;
+  for (const auto& [key, value] : saved.json().items())
+    if (key != "error" && !rec.has(key)) lost.push_back(key);
+  return lost;
+}
+
+}  // namespace
+
 int Tool::pipeline(const std::function<void(Record&)>& fn, PipelineOptions opts) {
   const State st = state();
   LineWriter out(STDOUT_FILENO);
   std::mutex mu;
   Exit first_failure = Exit::ok;
+  std::size_t unprocessed = 0;
   auto note_failure = [&](Exit code) {
     std::lock_guard lock(mu);
     if (first_failure == Exit::ok) first_failure = code;
   };
 
-  // One record, start to end: process, save, print.
+  // A failed record is saved unless the saved one is further along: a
+  // refusal never makes the state less than it was.
+  auto save_failed = [&](const Record& rec) {
+    std::optional<Record> saved;
+    try {
+      saved = st.load_if_exists(rec.id());
+    } catch (const Error&) {
+      // unreadable: replaced by this one
+    }
+    if (saved) {
+      const auto lost = sections_lost(*saved, rec);
+      if (!lost.empty()) {
+        log_.warn("{}: the saved record was kept as it was: it has {} that this one lacks",
+                  rec.id(), fmt::join(lost, ", "));
+        return;
+      }
+    }
+    st.save(rec);
+  };
+
+  // One record, start to end: process, save, print. After SIGINT/SIGTERM
+  // a record is not worked on: it leaves with error `interrupted` (so no
+  // later tool acts on it) and its saved record stays as it was.
   auto handle = [&](Record rec) {
-    if (!rec.failed() && !interrupted()) {
+    if (rec.failed()) {
+      // passed on untouched, not saved again
+    } else if (interrupted()) {
+      rec.set_error({name_, Exit::interrupted, "interrupted",
+                     fmt::format("{} was interrupted before it worked on this record", name_)});
+      note_failure(Exit::interrupted);
+      std::lock_guard lock(mu);
+      ++unprocessed;
+    } else {
+      bool ok = false;
       try {
         fn(rec);
+        ok = true;
       } catch (const Error& e) {
         const bool interrupted_here = e.code() == Exit::interrupted;
-        rec.set_error({name_, e.code(), e.reason(), e.what()});
+        rec.set_error({name_, e.code(), interrupted_here ? "interrupted" : e.reason(), e.what()});
         log_.error("{}: {}", rec.id(), interrupted_here ? "interrupted" : e.what());
         note_failure(e.code());
       } catch (const std::exception& e) {
@@ -144,7 +199,10 @@ int Tool::pipeline(const std::function<void(Record&)>& fn, PipelineOptions opts)
         note_failure(Exit::failed);
       }
       try {
-        st.save(rec);
+        if (ok)
+          st.save(rec);
+        else
+          save_failed(rec);
       } catch (const Error& e) {
         log_.error("{}: saving the record: {}", rec.id(), e.what());
         note_failure(e.code());
@@ -153,18 +211,17 @@ int Tool::pipeline(const std::function<void(Record&)>& fn, PipelineOptions opts)
     if (!out.write(rec.dump())) throw Error(Exit::failed, "standard output was closed");
   };
 
+  bool cut_short = false;
   if (has_ids()) {
-    for (const auto& id : ids_) {
-      if (interrupted()) break;
-      handle(st.load(id));
-    }
+    for (const auto& id : ids_) handle(st.load(id));
   } else {
     if (::isatty(STDIN_FILENO) == 1)
       throw Error(Exit::usage,
                   fmt::format("no records: pipe records into {} (e.g. from vmnet-alloc), or "
                               "name a VM with --id",
                               name_));
-    LineReader in(STDIN_FILENO, kMaxLineBytes, [] { return interrupted(); });
+    LineReader in(
+        STDIN_FILENO, kMaxLineBytes, [] { return interrupted(); }, kDrainWindow);
 
     std::deque<Record> queue;
     std::condition_variable cv_work, cv_space;
@@ -192,7 +249,7 @@ int Tool::pipeline(const std::function<void(Record&)>& fn, PipelineOptions opts)
       });
     }
     try {
-      while (!interrupted()) {
+      for (;;) {
         auto line = in.next();
         if (!line) break;
         if (line->too_long) {
@@ -228,8 +285,17 @@ int Tool::pipeline(const std::function<void(Record&)>& fn, PipelineOptions opts)
     cv_work.notify_all();
     for (auto& w : workers) w.join();
     if (worker_error) std::rethrow_exception(worker_error);
+    cut_short = in.cut_short();
   }
-  if (interrupted() && first_failure == Exit::ok) return static_cast<int>(Exit::interrupted);
+  if (unprocessed > 0)
+    log_.error("interrupted: {} record{} passed on unprocessed, with error 'interrupted'",
+               unprocessed, unprocessed == 1 ? "" : "s");
+  if (cut_short)
+    log_.error(
+        "interrupted: stopped reading standard input; records still in it were not "
+        "passed on");
+  // Interrupted wins: the run did not finish, whatever else failed.
+  if (interrupted()) return static_cast<int>(Exit::interrupted);
   return static_cast<int>(first_failure);
 }
 

@@ -52,6 +52,10 @@ class Tool {
 
   // True once SIGINT or SIGTERM arrived; long waits check it.
   static bool interrupted();
+  // The body finished work that a signal must not cut short (a write that
+  // would otherwise be left half-done): main() then returns the body's code
+  // instead of 130, and the tool says why on stderr.
+  void finished_despite_interrupt() { late_interrupt_ok_ = true; }
 
  private:
   std::string name_;
@@ -60,6 +64,7 @@ class Tool {
   std::optional<std::string> state_dir_;
   std::vector<std::string> ids_;
   int verbose_ = 0;
+  bool late_interrupt_ok_ = false;
   int quiet_ = 0;
 };
 

@@ -148,12 +148,7 @@ CloneResult clone_rootfs(Record& rec, const State& st, const CloneOptions& opts,
       opts.expect_digest ? std::optional(normalise_digest(*opts.expect_digest)) : std::nullopt;
 
   // --- The golden: opened read-only, checked, share-locked. -------------
-  Fd gfd(::open(golden.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-  if (!gfd) {
-    const int err = errno;
-    throw sys_error(err == ENOENT || err == ENOTDIR ? Exit::usage : Exit::failed,
-                    fmt::format("opening the golden '{}'", g), err);
-  }
+  Fd gfd = open_regular(golden, O_RDONLY, "the golden");
   struct stat gst {};
   if (::fstat(gfd.get(), &gst) != 0) throw sys_error(fmt::format("stat '{}'", g), errno);
   if (!S_ISREG(gst.st_mode))
@@ -196,7 +191,7 @@ CloneResult clone_rootfs(Record& rec, const State& st, const CloneOptions& opts,
   // --- The destination. ---------------------------------------------------
   const std::filesystem::path dir = st.vm_dir(rec.id());
   const std::filesystem::path dest = st.rootfs_path(rec.id());
-  make_dirs(dir, 0755);
+  st.make_vm_dir(rec.id());
   FileLock old_lock;  // held on a rootfs.ext4 being replaced, so no VM starts on it meanwhile
   struct stat dst {};
   const bool exists = ::lstat(dest.c_str(), &dst) == 0;

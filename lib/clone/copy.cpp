@@ -22,12 +22,15 @@ constexpr std::size_t kChunk = 32u << 20;  // between two looks at `stop`
 constexpr std::size_t kBuf = 1u << 20;     // read/write fallback buffer
 constexpr std::size_t kZeroBlock = 4096;   // holes punched at this grain
 
+// A full disk met while copying has its own reason ("disk_full_copying"),
+// told apart from the free-space check before the copy ("disk_full").
 Error write_error(const std::filesystem::path& dst, int err) {
   const bool full = err == ENOSPC || err == EDQUOT || err == EFBIG;
-  return sys_error(full ? Exit::exhausted : Exit::failed,
-                   fmt::format("writing '{}'{}", dst.string(),
-                               full ? " (free some space in the VM's state folder)" : ""),
-                   err);
+  const Error e = sys_error(full ? Exit::exhausted : Exit::failed,
+                            fmt::format("writing '{}'{}", dst.string(),
+                                        full ? " (free some space in the VM's state folder)" : ""),
+                            err);
+  return full ? Error(e.code(), "disk_full_copying", e.what()) : e;
 }
 
 bool all_zero(const char* p, std::size_t n) {

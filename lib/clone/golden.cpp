@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "image/check.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 
@@ -112,28 +113,14 @@ Superblock read_superblock(int fd, const std::filesystem::path& shown_as) {
 
 void check_golden_superblock(const Superblock& sb, std::uint64_t file_size,
                              const std::filesystem::path& golden) {
-  const std::string g = golden.string();
-  if (sb.fs_bytes() > file_size)
-    throw Error(Exit::usage, "golden_truncated",
-                fmt::format("'{}' is truncated: its filesystem spans {} bytes but the file has "
-                            "{}; rebuild or restore the golden",
-                            g, sb.fs_bytes(), file_size));
-  if (sb.needs_recovery())
-    throw Error(Exit::usage, "golden_needs_recovery",
-                fmt::format("'{}' has a journal that needs recovery (it was not unmounted "
-                            "cleanly, or copied while in use); a clone would replay it at boot. "
-                            "Run 'e2fsck -fy {}' on the golden first",
-                            g, g));
-  if (sb.state & 0x0002u)
-    throw Error(Exit::usage, "golden_has_errors",
-                fmt::format("'{}' is marked as having filesystem errors; run 'e2fsck -fy {}' on "
-                            "the golden first",
-                            g, g));
-  if (!(sb.state & 0x0001u))
-    throw Error(Exit::usage, "golden_not_clean",
-                fmt::format("'{}' was not cleanly unmounted (or is mounted); unmount it and run "
-                            "'e2fsck -fy {}' first",
-                            g, g));
+  ImageFacts facts;
+  facts.file_size = file_size;
+  facts.fs_bytes = sb.fs_bytes();
+  facts.needs_recovery = sb.needs_recovery();
+  facts.has_errors = (sb.state & 0x0002u) != 0;
+  facts.clean = (sb.state & 0x0001u) != 0;
+  facts.quota = (sb.feature_ro_compat & 0x0100u) != 0;  // RO_COMPAT_QUOTA
+  check_image_facts(golden, facts, ImageRole::golden);
 }
 
 void check_golden_not_mounted(const std::filesystem::path& golden, dev_t dev, ino_t ino) {

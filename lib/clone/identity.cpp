@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "state/state.hpp"
 #include "util/error.hpp"
 #include "util/fd.hpp"
 #include "util/fs.hpp"
@@ -181,7 +182,7 @@ Digest golden_digest(int fd, const std::filesystem::path& golden, const FileKey&
   if (auto d = lookup()) return *d;
 
   // One hasher per golden; the others wait here and then find its sidecar.
-  make_dirs(cache_dir, 0755);
+  make_dirs(cache_dir, kStateDirMode);
   const FileLock lock =
       lock_with_stop(std::filesystem::path(in_state).replace_extension(".lock"), stop);
   if (auto d = lookup()) return *d;

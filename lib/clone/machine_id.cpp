@@ -14,6 +14,7 @@ extern "C" {  // com_err.h has no C++ guard
 
 #include "clone/identity.hpp"
 #include "clone/plain_io.hpp"
+#include "image/check.hpp"
 #include "util/error.hpp"
 
 namespace vmu {
@@ -23,8 +24,7 @@ namespace {
 constexpr const char* kPath = "/etc/machine-id";
 
 void init_error_table() {
-  static std::once_flag once;
-  std::call_once(once, [] { add_error_table(&et_ext2_error_table); });
+  init_libext2fs();
 }
 
 bool is_space_error(errcode_t rc) {
@@ -68,6 +68,13 @@ class Fs {
     if (rc) {
       fs_ = nullptr;
       fail(rc, "opening the filesystem", image);
+    }
+    try {
+      check_group_descriptors(fs_, image, ImageRole::golden);
+    } catch (...) {
+      ext2fs_free(fs_);  // nothing written: nothing to write back
+      fs_ = nullptr;
+      throw;
     }
     if (rw && (rc = ext2fs_read_bitmaps(fs_))) fail(rc, "reading the bitmaps", image);
   }

@@ -8,18 +8,13 @@
 #include <fmt/format.h>
 
 #include "util/error.hpp"
+#include "util/fs.hpp"
 
 namespace vmu {
 
 FileLock lock_image(const std::filesystem::path& image, ImageAccess access,
                     std::string_view purpose) {
-  const int flags = (access == ImageAccess::read_write ? O_RDWR : O_RDONLY) | O_CLOEXEC;
-  Fd fd(::open(image.c_str(), flags));
-  if (!fd) {
-    int err = errno;
-    throw sys_error(err == ENOENT ? Exit::usage : Exit::failed,
-                    fmt::format("opening image '{}'", image.string()), err);
-  }
+  Fd fd = open_regular(image, access == ImageAccess::read_write ? O_RDWR : O_RDONLY, "image");
   try {
     return FileLock::acquire_fd(std::move(fd), image, LockMode::exclusive,
                                 std::chrono::milliseconds(0));
@@ -33,7 +28,7 @@ FileLock lock_image(const std::filesystem::path& image, ImageAccess access,
 }
 
 bool image_in_use(const std::filesystem::path& image) {
-  Fd fd(::open(image.c_str(), O_RDONLY | O_CLOEXEC));
+  Fd fd(::open(image.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (!fd) return false;
   if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) return false;
   return errno == EWOULDBLOCK;

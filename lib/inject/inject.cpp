@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -52,7 +53,15 @@ std::string mode_str(std::uint32_t mode) {
 
 // Opens a host file for reading, so "readable" is checked, not guessed.
 void check_readable(const std::string& what, const std::filesystem::path& p, bool dir) {
-  Fd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | (dir ? O_DIRECTORY : 0)));
+  if (!dir) {
+    try {
+      open_regular(p, O_RDONLY, what + ": source");
+    } catch (const Error& e) {
+      throw Error(Exit::usage, "bad_source", e.what());
+    }
+    return;
+  }
+  Fd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECTORY));
   if (!fd) bad_source(what, p, errno);
 }
 
@@ -60,9 +69,7 @@ void check_readable(const std::string& what, const std::filesystem::path& p, boo
 class HostReader : public ext4::Reader {
  public:
   explicit HostReader(const std::filesystem::path& p)
-      : path_(p), fd_(::open(p.c_str(), O_RDONLY | O_CLOEXEC)) {
-    if (!fd_) throw sys_error(Exit::usage, fmt::format("opening '{}'", p.string()), errno);
-  }
+      : path_(p), fd_(open_regular(p, O_RDONLY, "source")) {}
   std::size_t read(char* buf, std::size_t n) override {
     for (;;) {
       ssize_t got = ::read(fd_.get(), buf, n);
@@ -292,13 +299,29 @@ void validate(ext4::Image& img, std::vector<Action>& actions, const Request& req
     const std::uint64_t data = ceil_div(size, bs);
     return data + (data ? data / (bs / 4) + 2 : 0);
   };
+  // Folders that earlier actions will create: counted once, not once per
+  // file below them (4,100 files in one new folder were estimated at twice
+  // their inodes).
+  std::set<std::string> planned;
   for (auto& a : actions) {
     const ext4::Resolution r = img.resolve_for_create(a.guest);
     const bool exists = r.existing.has_value();
     if (!exists) {
-      inodes += r.missing_dirs + 1;
-      blocks += r.missing_dirs;  // a block per new folder
-      entries += r.missing_dirs + 1;
+      // The missing folders are the last `missing_dirs` ancestors of a.guest.
+      std::vector<std::string> ancestors;
+      for (auto slash = a.guest.rfind('/'); slash != 0 && slash != std::string::npos;
+           slash = a.guest.rfind('/', slash - 1))
+        ancestors.push_back(a.guest.substr(0, slash));
+      for (std::size_t i = 0; i < r.missing_dirs && i < ancestors.size(); ++i)
+        if (planned.insert(ancestors[i]).second) {
+          inodes += 1;
+          blocks += 1;  // a block per new folder
+          entries += 1;
+        }
+      if (planned.insert(a.guest).second || a.kind != Action::Kind::dir) {
+        inodes += 1;
+        entries += 1;
+      }
     }
     auto refuse = [&](const ext4::Stat& st, std::string_view as) {
       throw Error(Exit::usage, "exists",
@@ -330,12 +353,14 @@ void validate(ext4::Image& img, std::vector<Action>& actions, const Request& req
         if (st && st->type != ext4::FileType::regular) refuse(*st, "file");
         if (a.kind == Action::Kind::env) {
           std::string existing;
-          if (st) {
-            existing = img.read_file(a.guest, kMaxEnvTargetBytes);
-            a.attrs = {st->mode, st->uid, st->gid};  // mode and owner kept
-          } else {
-            a.attrs = {0600, 0, 0};
-          }
+          if (st) existing = img.read_file(a.guest, kMaxEnvTargetBytes);
+          // It holds secrets now: root's, whatever the golden's file was.
+          a.attrs = {req.env_mode, 0, 0};
+          if (st && (st->mode & 07777) != req.env_mode)
+            res.warnings.push_back(fmt::format(
+                "{} was {} {}:{} in the image; it is now {} root:root, as it holds the injected "
+                "values (--env-mode to choose another mode)",
+                a.guest, mode_str(st->mode & 07777), st->uid, st->gid, mode_str(req.env_mode)));
           a.data = merge_env(existing, req.env);
           a.size = a.data.size();
         }
@@ -419,7 +444,10 @@ nlohmann::json Result::agent_json() const {
   nlohmann::json units_j = nlohmann::json::array();
   for (const auto& u : units) units_j.push_back({{"name", u.name}, {"enabled_in", u.enabled_in}});
   nlohmann::json j = {{"files", files_j}, {"units", units_j}};
-  if (env_file) j["env_file"] = *env_file;
+  if (env_file) {
+    j["env_file"] = *env_file;
+    j["env_mode"] = mode_str(env_mode);
+  }
   j["env_keys"] = env_keys;
   return j;
 }
@@ -448,6 +476,13 @@ Result inject(const std::filesystem::path& image, const Request& req, const Opti
   if (opts.dry_run) {
     img.discard();
     return res;
+  }
+  if (opts.stop && opts.stop()) {
+    img.discard();
+    throw Error(Exit::interrupted, "interrupted",
+                fmt::format("injecting into '{}': interrupted before anything was written; the "
+                            "image is unchanged",
+                            image.string()));
   }
 
   // 3. Apply, in order.
@@ -480,6 +515,7 @@ Result inject(const std::filesystem::path& image, const Request& req, const Opti
     res.units.push_back({name, planner.unit_enabled_in()[name]});
   if (!req.env.empty()) {
     res.env_file = req.env_target;
+    res.env_mode = req.env_mode;
     res.env_keys = env_keys(req.env);
   }
   return res;

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,10 @@ namespace vmu::inject {
 
 struct Options {
   bool dry_run = false;
+  // Asked until the write phase starts (after validation): true stops with
+  // Exit::interrupted and the image unchanged. The writes themselves are not
+  // interrupted: an image is never left half-written.
+  std::function<bool()> stop = nullptr;
 };
 
 struct FileResult {
@@ -42,6 +47,7 @@ struct Result {
   std::vector<FileResult> files;  // every regular file --copy wrote
   std::vector<UnitResult> units;
   std::optional<std::string> env_file;  // set when env keys were merged
+  std::uint32_t env_mode = 0;           // its mode (owner root:root)
   std::vector<std::string> env_keys;    // sorted; never values
   std::vector<std::string> warnings;    // for the tool to print
   std::vector<std::string> plan;        // one line per action; never values

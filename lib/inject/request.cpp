@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "ext4/image.hpp"
+#include "record/record.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 
@@ -164,19 +165,24 @@ EnvVar parse_env(std::string_view arg, const Getenv& getenv) {
   const std::size_t eq = arg.find('=');
   EnvVar v;
   v.key = std::string(arg.substr(0, eq));
-  if (!valid_env_key(v.key))
-    bad("bad_env",
-        fmt::format("--env: '{}' is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)", v.key));
-  if (eq != std::string_view::npos) {
-    v.value = std::string(arg.substr(eq + 1));
-  } else {
+  // Without '=' the argument may be a value typed without its KEY=, so it
+  // is never repeated in a message.
+  if (eq == std::string_view::npos) {
+    if (!valid_env_key(v.key))
+      bad("bad_env",
+          "--env: an argument without '=' is neither KEY=VALUE nor a variable name "
+          "([A-Za-z_][A-Za-z0-9_]*); it is not shown in case it is a secret");
     auto value = getenv(v.key);
     if (!value)
       bad("env_unset",
-          fmt::format("--env {}: the variable is not set in agent-inject's environment; export "
-                      "it or pass --env {}=VALUE",
-                      v.key, v.key));
+          "--env NAME (without '='): NAME is not set in agent-inject's environment (not shown "
+          "in case it is a value typed without KEY=); export it or pass --env KEY=VALUE");
     v.value = std::move(*value);
+  } else {
+    if (!valid_env_key(v.key))
+      bad("bad_env",
+          fmt::format("--env: '{}' is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)", v.key));
+    v.value = std::string(arg.substr(eq + 1));
   }
   check_env_value(v, "--env");
   return v;
@@ -206,7 +212,9 @@ std::vector<EnvVar> parse_env_file(const std::filesystem::path& file) {
     std::string key(line.substr(0, eq));
     if (eq == std::string_view::npos || !valid_env_key(key))
       bad("bad_env", fmt::format("{} line {}: expected KEY=VALUE with a valid KEY", what, lineno));
-    out.push_back(EnvVar{std::move(key), std::string(line.substr(eq + 1))});
+    EnvVar v{std::move(key), std::string(line.substr(eq + 1))};
+    check_env_value(v, fmt::format("{} line {}", what, lineno));
+    out.push_back(std::move(v));
   }
   return out;
 }
@@ -261,8 +269,10 @@ Request parse_spec(const nlohmann::json& spec, const std::filesystem::path& base
     return parse_mode(it->get<std::string>(), where(at));
   };
 
-  only_keys(spec, {"version", "mkdir", "copy", "symlink", "unit", "env", "env_file", "env_target"},
-            "top level");
+  only_keys(
+      spec,
+      {"version", "mkdir", "copy", "symlink", "unit", "env", "env_file", "env_target", "env_mode"},
+      "top level");
   if (auto it = spec.find("version"); it != spec.end() && !(it->is_number_integer() && *it == 1))
     bad("bad_spec", "spec: 'version' must be 1");
 
@@ -337,6 +347,8 @@ Request parse_spec(const nlohmann::json& spec, const std::filesystem::path& base
   }
   if (auto t = string_at(spec, "env_target", "top level", false))
     r.env_target = check_guest_path(*t, "spec: env_target");
+  if (auto m = string_at(spec, "env_mode", "top level", false))
+    r.env_mode = parse_mode(*m, "spec: env_mode");
   return r;
 }
 
@@ -347,8 +359,12 @@ Request load_spec(const std::filesystem::path& file, const Getenv& getenv) {
   } catch (const Error& e) {
     bad("bad_source", fmt::format("--spec '{}': {}", file.string(), e.what()));
   }
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded()) bad("bad_spec", fmt::format("--spec '{}': not valid JSON", file.string()));
+  nlohmann::json j;
+  try {
+    j = parse_json(text, fmt::format("--spec '{}'", file.string()));
+  } catch (const Error& e) {
+    bad("bad_spec", e.what());
+  }
   try {
     return parse_spec(j, file.parent_path().empty() ? "." : file.parent_path(), getenv);
   } catch (const Error& e) {

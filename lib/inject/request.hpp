@@ -18,6 +18,9 @@ namespace vmu::inject {
 
 inline constexpr std::string_view kDefaultEnvTarget = "/etc/environment";
 inline constexpr std::string_view kUnitDir = "/etc/systemd/system";
+// The mode of a file that receives env values (secrets): root's only, even
+// when the golden's file was world-readable, unless the operator asks.
+inline constexpr std::uint32_t kDefaultEnvMode = 0600;
 
 // --copy SRC:DEST[:MODE[:UID:GID]]. A folder SRC is copied recursively into
 // DEST (like `cp -rT`); a DEST ending in '/' receives a file under its own name.
@@ -53,6 +56,7 @@ struct Request {
   std::vector<std::filesystem::path> units;
   std::vector<EnvVar> env;  // in order; a later value of a key wins
   std::string env_target = std::string(kDefaultEnvTarget);
+  std::uint32_t env_mode = kDefaultEnvMode;  // owner root:root
 
   bool empty() const {
     return mkdirs.empty() && copies.empty() && symlinks.empty() && units.empty() && env.empty();

@@ -97,6 +97,15 @@ UnitInstall parse_unit(std::string_view text, std::string_view shown_as) {
     else if (key == "Also")
       list = &u.also;
     else if (key == "DefaultInstance") {
+      // It becomes part of a link's name: an instance is one name, no '/'
+      // (DefaultInstance=../../x made a folder and link outside *.wants/).
+      const bool ok = value.empty() || value.find_first_of("/@") == std::string_view::npos;
+      if (!ok || value == "." || value == ".." ||
+          (!value.empty() && !valid_unit_name(fmt::format("a@{}.service", value))))
+        throw Error(Exit::usage, "bad_unit",
+                    fmt::format("unit '{}' line {}: DefaultInstance='{}' is not a valid instance "
+                                "name (letters, digits, ':', '_', '.', '\\', '-')",
+                                shown_as, lineno, value));
       u.default_instance = std::string(value);
       continue;
     }

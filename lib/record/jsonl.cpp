@@ -1,5 +1,6 @@
 #include "record/jsonl.hpp"
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -8,21 +9,40 @@
 
 namespace vmu {
 
+bool LineReader::begin_drain() {
+  if (drain_until_) return true;
+  if (drain_.count() <= 0) {
+    eof_ = cut_ = true;
+    return false;
+  }
+  drain_until_ = std::chrono::steady_clock::now() + drain_;
+  return true;
+}
+
 bool LineReader::fill() {
   if (eof_) return false;
   if (pos_ > 0) {
     buf_.erase(0, pos_);
     pos_ = 0;
   }
+  if (!drain_until_ && stop_ && stop_() && !begin_drain()) return false;
   char chunk[65536];
   for (;;) {
+    if (drain_until_) {
+      using namespace std::chrono;
+      const auto left = duration_cast<milliseconds>(*drain_until_ - steady_clock::now());
+      pollfd p{fd_, POLLIN, 0};
+      const int rc = left.count() > 0 ? ::poll(&p, 1, static_cast<int>(left.count())) : 0;
+      if (rc == 0) {
+        eof_ = cut_ = true;
+        return false;
+      }
+      if (rc < 0 && errno == EINTR) continue;
+    }
     ssize_t n = ::read(fd_, chunk, sizeof chunk);
     if (n < 0) {
       if (errno == EINTR) {
-        if (stop_ && stop_()) {
-          eof_ = true;
-          return false;
-        }
+        if (stop_ && stop_() && !begin_drain()) return false;
         continue;
       }
       throw sys_error("reading records from standard input", errno);

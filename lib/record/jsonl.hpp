@@ -2,6 +2,7 @@
 // once so the next tool of a pipeline can start on it.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <mutex>
@@ -23,19 +24,30 @@ class LineReader {
     bool too_long = false;   // text is empty then; the rest of the line was skipped
   };
 
-  // `stop` is asked after a read was interrupted by a signal: true ends
-  // the input there (a tool that was told to stop).
-  explicit LineReader(int fd, std::size_t max_line = kMaxLineBytes, std::function<bool()> stop = {})
-      : fd_(fd), max_(max_line), stop_(std::move(stop)) {}
+  // `stop` is asked before each read and after a read was interrupted by a
+  // signal: true ends the input there (a tool that was told to stop) or,
+  // with a `drain` window, goes on reading for at most that long, so what
+  // the tools before this one pass on as they stop still arrives; input
+  // that is not there by then is cut (cut_short()).
+  explicit LineReader(int fd, std::size_t max_line = kMaxLineBytes, std::function<bool()> stop = {},
+                      std::chrono::milliseconds drain = {})
+      : fd_(fd), max_(max_line), stop_(std::move(stop)), drain_(drain) {}
   // The next line without its newline; std::nullopt at end of input. A last
   // line without a newline still counts. Blank lines are skipped.
   std::optional<Line> next();
+  // True when input was ended by `stop` or the drain window, not by EOF.
+  bool cut_short() const { return cut_; }
 
  private:
   bool fill();
+  // After `stop`: starts the drain window, or ends the input (false).
+  bool begin_drain();
   int fd_;
   std::size_t max_;
   std::function<bool()> stop_;
+  std::chrono::milliseconds drain_;
+  std::optional<std::chrono::steady_clock::time_point> drain_until_;
+  bool cut_ = false;
   std::string buf_;
   std::size_t pos_ = 0;
   std::size_t number_ = 0;

@@ -2,6 +2,8 @@
 
 #include <sys/random.h>
 
+#include <cstdint>
+
 #include <fmt/format.h>
 
 #include "util/time.hpp"
@@ -35,6 +37,46 @@ std::string generate_vm_id() {
   return fmt::format("vm-{:02x}{:02x}{:02x}{:02x}", b[0], b[1], b[2], b[3]);
 }
 
+namespace {
+
+// The deepest nesting in `text`, counted over brackets outside strings; stops
+// counting once past `limit`. Invalid JSON is left to the parser.
+int nesting_depth(std::string_view text, int limit) {
+  int depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > deepest && (deepest = depth) > limit) return deepest;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+}  // namespace
+
+Json parse_json(std::string_view text, std::string_view what) {
+  if (nesting_depth(text, kMaxJsonDepth) > kMaxJsonDepth)
+    throw Error(Exit::usage, "bad_json",
+                fmt::format("{}: nested deeper than {} arrays or objects", what, kMaxJsonDepth));
+  try {
+    return Json::parse(text);
+  } catch (const Json::exception& e) {
+    // parse_error for syntax, out_of_range for a number such as 1e400.
+    throw Error(Exit::usage, "bad_json", fmt::format("{}: not valid JSON: {}", what, e.what()));
+  }
+}
+
 Record Record::create(std::string_view id) {
   check_vm_id(id);
   Json j = Json::object();
@@ -55,20 +97,25 @@ Record Record::from_json(Json j) {
   auto v = j.find("v");
   if (v == j.end() || !v->is_number_integer())
     throw Error(Exit::usage, "bad_record", fmt::format("record '{}' has no integer 'v'", sid));
-  if (v->get<long long>() > kRecordVersion)
+  if (v->is_number_unsigned() ? v->get<std::uint64_t>() > kRecordVersion
+                              : v->get<long long>() > kRecordVersion)
     throw Error(Exit::usage, "bad_record",
                 fmt::format("record '{}' has schema version {}, newer than this tool's {}: "
                             "upgrade vmutils",
-                            sid, v->get<long long>(), kRecordVersion));
+                            sid, v->dump(), kRecordVersion));
+  if (v->get<long long>() < 1)
+    throw Error(Exit::usage, "bad_record",
+                fmt::format("record '{}' has schema version {}: versions start at 1", sid,
+                            v->get<long long>()));
   return Record(std::move(j), std::move(sid));
 }
 
 Record Record::parse(std::string_view line) {
   Json j;
   try {
-    j = Json::parse(line);
-  } catch (const Json::parse_error& e) {
-    throw Error(Exit::usage, "bad_record", fmt::format("not JSON: {}", e.what()));
+    j = parse_json(line, "not a record");
+  } catch (const Error& e) {
+    throw Error(Exit::usage, "bad_record", e.what());
   }
   return from_json(std::move(j));
 }
@@ -97,12 +144,21 @@ void Record::erase(std::string_view section) {
 }
 
 RecordError Record::error() const {
+  // From elsewhere: a field of the wrong type is read as absent (the fuzzer
+  // found {"error":{"tool":7}} escaping as a JSON type error).
   const Json& e = get("error");
+  auto text = [&](const char* k) {
+    auto it = e.is_object() ? e.find(k) : e.end();
+    return it != e.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
   RecordError out;
-  out.tool = e.value("tool", "");
-  out.code = static_cast<Exit>(e.value("code", 1));
-  out.reason = e.value("reason", "");
-  out.message = e.value("message", "");
+  out.tool = text("tool");
+  if (auto it = e.is_object() ? e.find("code") : e.end();
+      it != e.end() && it->is_number_integer() && it->get<long long>() > 0 &&
+      it->get<long long>() < 256)
+    out.code = static_cast<Exit>(it->get<int>());
+  out.reason = text("reason");
+  out.message = text("message");
   return out;
 }
 

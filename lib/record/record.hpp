@@ -17,6 +17,16 @@ using Json = nlohmann::json;
 // The schema's major version. A record with a newer one is refused.
 inline constexpr int kRecordVersion = 1;
 
+// The deepest nesting of arrays and objects accepted in any JSON vmutils
+// reads (records, specs, stores). nlohmann's parser is iterative, but copying,
+// comparing and dumping a value recurse: a line of 100,000 '[' crashed them.
+inline constexpr int kMaxJsonDepth = 64;
+
+// Parses untrusted JSON text. Throws Exit::usage ("bad_json") naming `what`
+// when it is not JSON, nests deeper than kMaxJsonDepth, or holds a number
+// that does not fit a double (1e400).
+Json parse_json(std::string_view text, std::string_view what);
+
 // VM ids: [a-z0-9][a-z0-9-]{0,39}.
 bool valid_vm_id(std::string_view id);
 // Throws Exit::usage quoting the id when it is not valid.
@@ -37,7 +47,8 @@ class Record {
   // A new record: {"v":1, "id":ID, "created":now}.
   static Record create(std::string_view id);
   // Parses one line of JSON Lines. Throws Exit::usage naming what is wrong:
-  // not JSON, not an object, no valid `id`, `v` missing or newer.
+  // not JSON (parse_json), not an object, no valid `id`, `v` missing, not
+  // from 1 to kRecordVersion.
   static Record parse(std::string_view line);
   // Validates a JSON value as a record (same rules as parse).
   static Record from_json(Json j);

@@ -89,9 +89,39 @@ Record State::load(const std::string& id) const {
   return std::move(*r);
 }
 
+void State::make_vm_dir(const std::string& id) const {
+  check_vm_id(id);
+  make_dirs(vm_dir(id), kStateDirMode);
+}
+
 void State::save(const Record& r) const {
-  make_dirs(vm_dir(r.id()), 0750);
+  make_vm_dir(r.id());
   write_file_atomic(record_path(r.id()), r.dump() + "\n", 0640);
+}
+
+fs::path State::trusted_record_file(const Record& rec, std::string_view field,
+                                    const fs::path& path) const {
+  std::error_code ec;
+  const fs::path real = fs::canonical(path, ec);
+  if (ec)
+    throw Error(
+        Exit::usage, ec == std::errc::no_such_file_or_directory ? "not_found" : "bad_record",
+        fmt::format("record '{}': {} '{}': {}", rec.id(), field, path.string(), ec.message()));
+  std::error_code ec2;
+  const fs::path dir = fs::weakly_canonical(vm_dir(rec.id()), ec2);
+  const auto [d, r] = std::mismatch(dir.begin(), dir.end(), real.begin(), real.end());
+  const bool inside = !ec2 && d == dir.end() && r != real.end();
+  if (!inside)
+    throw Error(Exit::usage, "untrusted_path",
+                fmt::format("record '{}': {} '{}' is not inside this VM's state folder '{}': a "
+                            "record may only name its own VM's files (name another image "
+                            "explicitly on the command line, e.g. agent-inject --image)",
+                            rec.id(), field, path.string(), dir.string()));
+  if (!fs::is_regular_file(real, ec))
+    throw Error(
+        Exit::usage, "untrusted_path",
+        fmt::format("record '{}': {} '{}' is not a regular file", rec.id(), field, path.string()));
+  return real;
 }
 
 std::vector<std::string> State::list_ids() const {

@@ -23,6 +23,11 @@ inline constexpr std::size_t kMaxRecordBytes = 1u << 20;
 // machine queue for seconds, and flock wakes waiters in no fair order.
 inline constexpr std::chrono::milliseconds kLockDeadline{30000};
 
+// The mode of every folder vmutils makes in the state folder: VM disks hold
+// injected secrets, so not world-readable (it was 0755 from one tool and
+// 0750 from another).
+inline constexpr mode_t kStateDirMode = 0750;
+
 class State {
  public:
   // Resolves the folders: `state_dir` (the --state-dir flag) if given, else
@@ -51,8 +56,21 @@ class State {
   std::optional<Record> load_if_exists(const std::string& id) const;
   // Saves the record atomically (temp, fsync, rename), creating its folder.
   void save(const Record& r) const;
+  // Creates vms/<id>/ (and the folders above it) with kStateDirMode.
+  void make_vm_dir(const std::string& id) const;
   // The ids with a state folder, sorted.
   std::vector<std::string> list_ids() const;
+
+  // A file a record names (rootfs.path; console logs and others for later
+  // tools). A record is data that may come from elsewhere, so a path in it
+  // is used only when its real path (symlinks resolved, relative paths from
+  // the current folder) is a regular file under vms/<id>/ of this state
+  // folder; a path the operator gives on the command line is not checked
+  // here. Returns the real path. Throws Exit::usage naming the record, the
+  // `field` and the path: "not_found" when it does not exist, else
+  // "untrusted_path" (another VM's disk, a golden, /etc/shadow, a folder).
+  fs::path trusted_record_file(const Record& rec, std::string_view field,
+                               const fs::path& path) const;
 
  private:
   fs::path root_;

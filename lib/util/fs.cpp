@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <random>
 
 #include <fmt/format.h>
@@ -29,14 +30,56 @@ void write_all(int fd, std::string_view data, const fs::path& path) {
   }
 }
 
+const char* type_name(mode_t m) {
+  if (S_ISDIR(m)) return "a folder";
+  if (S_ISFIFO(m)) return "a FIFO";
+  if (S_ISCHR(m)) return "a character device";
+  if (S_ISBLK(m)) return "a block device";
+  if (S_ISSOCK(m)) return "a socket";
+  return "not a regular file";
+}
+
+[[noreturn]] void not_regular(const fs::path& path, mode_t m, std::string_view what) {
+  throw Error(Exit::usage, "not_regular_file",
+              fmt::format("{} '{}' is {}, not a regular file", what, path.string(), type_name(m)));
+}
+
+[[noreturn]] void open_failed(const fs::path& path, int err, std::string_view what) {
+  if (err == ENOENT || err == ENOTDIR)
+    throw Error(Exit::usage, "not_found",
+                fmt::format("{} '{}': {}", what, path.string(), std::strerror(err)));
+  throw sys_error(fmt::format("opening {} '{}'", what, path.string()), err);
+}
+
 }  // namespace
 
+Fd open_regular(const fs::path& path, int flags, std::string_view what) {
+  struct stat st {};
+  // A FIFO is refused before any open: opening one for writing could wake a
+  // reader, and for reading blocks without O_NONBLOCK.
+  if (::stat(path.c_str(), &st) != 0) open_failed(path, errno, what);
+  if (!S_ISREG(st.st_mode)) not_regular(path, st.st_mode, what);
+  Fd fd(::open(path.c_str(), flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (!fd) open_failed(path, errno, what);
+  // It may have been replaced between stat and open.
+  if (::fstat(fd.get(), &st) != 0) throw sys_error(fmt::format("stat '{}'", path.string()), errno);
+  if (!S_ISREG(st.st_mode)) not_regular(path, st.st_mode, what);
+  const int fl = ::fcntl(fd.get(), F_GETFL);
+  if (fl < 0 || ::fcntl(fd.get(), F_SETFL, fl & ~O_NONBLOCK) != 0)
+    throw sys_error(fmt::format("opening {} '{}'", what, path.string()), errno);
+  return fd;
+}
+
+void require_regular(const fs::path& path, std::string_view what) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) open_failed(path, errno, what);
+  if (!S_ISREG(st.st_mode)) not_regular(path, st.st_mode, what);
+}
+
 std::optional<std::string> read_file_if_exists(const fs::path& path, std::size_t limit) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) {
-    if (errno == ENOENT) return std::nullopt;
-    throw sys_error(fmt::format("opening '{}'", path.string()), errno);
-  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) return std::nullopt;
+  Fd fd = open_regular(path, O_RDONLY, "file");
   std::string out;
   char buf[65536];
   for (;;) {

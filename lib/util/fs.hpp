@@ -10,15 +10,30 @@
 #include <string>
 #include <string_view>
 
+#include "util/fd.hpp"
+
 namespace vmu {
 
 namespace fs = std::filesystem;
+
+// Opens a regular file (`flags`: O_RDONLY or O_RDWR, O_CLOEXEC added) without
+// ever blocking on something else: the open is O_NONBLOCK, then fstat, then
+// blocking mode is restored. A FIFO as --golden or --env-file hung the tools
+// holding an image open. A missing file, a folder, a FIFO, a device or a
+// socket is Exit::usage ("not_found", "not_regular_file") naming `what`
+// ("--env-file", "image") and the path; other errors are Exit::failed.
+
+Fd open_regular(const fs::path& path, int flags, std::string_view what);
+// The same check without keeping the file open (for a library that opens by
+// name, e.g. ext2fs_open): regular, or the same refusal.
+void require_regular(const fs::path& path, std::string_view what);
 
 // Reads a whole file, refusing one larger than `limit` bytes (Exit::usage:
 // the file is input a user controls). Throws on any error.
 std::string read_file(const fs::path& path, std::size_t limit = 16u << 20);
 
-// As read_file, but std::nullopt when the file does not exist.
+// As read_file, but std::nullopt when the file does not exist. Both refuse
+// what is not a regular file (open_regular).
 std::optional<std::string> read_file_if_exists(const fs::path& path, std::size_t limit = 16u << 20);
 
 // Observes the phases of write_file_atomic (tests use it to crash mid-write).

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <vector>
@@ -44,6 +45,35 @@ NetConfig parse_net_config(std::string_view s) {
   throw Error(Exit::usage, fmt::format("--net-config '{}': expected dhcp or kernel", s));
 }
 
+namespace {
+
+[[noreturn]] void bad_net(const Record& rec, const std::string& what) {
+  throw Error(Exit::usage, "bad_record", fmt::format("record '{}': net.{}", rec.id(), what));
+}
+
+// A TAP name as it reaches the VMM's command line or API: 1 to 15 bytes of
+// letters, digits, '_', '.', '-' (what vmnet-alloc makes), never an option
+// separator or a kernel '%d' pattern.
+bool plain_ifname(std::string_view s) {
+  if (s.empty() || s.size() > 15) return false;
+  for (char c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.' && c != '-')
+      return false;
+  return true;
+}
+
+// A unicast MAC in the colon form, "06:00:c0:a8:64:06".
+bool unicast_mac(std::string_view s) {
+  if (s.size() != 17) return false;
+  for (std::size_t i = 0; i < 17; ++i) {
+    const char c = s[i];
+    if (i % 3 == 2 ? c != ':' : !std::isxdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return (std::stoi(std::string(s.substr(0, 2)), nullptr, 16) & 1) == 0;
+}
+
+}  // namespace
+
 void fill_from_record(VmSpec& spec, const Record& rec) {
   spec.id = rec.id();
   const Json& rootfs = rec.get("rootfs");
@@ -53,22 +83,40 @@ void fill_from_record(VmSpec& spec, const Record& rec) {
         Exit::usage, "no_rootfs",
         fmt::format("record '{}' has no rootfs.path: run rootfs-clone before fc-launch", rec.id()));
   spec.rootfs = rootfs["path"].get<std::string>();
+  // The net section's every value is checked before it reaches QEMU's
+  // argv or Firecracker's API: a record is data from elsewhere.
   const Json& net = rec.get("net");
   spec.nic.reset();
-  if (net.is_object() && net.contains("tap") && net["tap"].is_string() &&
-      !net["tap"].get<std::string>().empty()) {
-    Nic n;
-    n.tap = net["tap"].get<std::string>();
-    auto str = [&](const char* k) {
-      return net.contains(k) && net[k].is_string() ? net[k].get<std::string>() : std::string();
-    };
-    n.mac = str("mac");
-    n.ip = str("ip");
-    n.gateway = str("gateway");
-    if (net.contains("prefix") && net["prefix"].is_number_integer())
-      n.prefix = net["prefix"].get<int>();
-    spec.nic = std::move(n);
+  if (!net.is_object())
+    throw Error(Exit::usage, "bad_record",
+                fmt::format("record '{}': the net section is not an object", rec.id()));
+  auto str = [&](const char* k) -> std::string {
+    auto it = net.find(k);
+    if (it == net.end() || it->is_null()) return {};
+    if (!it->is_string()) bad_net(rec, fmt::format("{} is not a string", k));
+    return it->get<std::string>();
+  };
+  Nic n;
+  n.tap = str("tap");
+  if (n.tap.empty()) return;  // vmnet-alloc --no-tap: no NIC
+  if (!plain_ifname(n.tap))
+    bad_net(rec,
+            fmt::format("tap '{}' is not an interface name (1-15 of A-Z a-z 0-9 _ . -)", n.tap));
+  n.mac = str("mac");
+  if (!n.mac.empty() && !unicast_mac(n.mac))
+    bad_net(rec, fmt::format("mac '{}' is not a unicast MAC address (xx:xx:xx:xx:xx:xx)", n.mac));
+  n.ip = str("ip");
+  if (!n.ip.empty() && !Ipv4::parse(n.ip))
+    bad_net(rec, fmt::format("ip '{}' is not an IPv4 address", n.ip));
+  n.gateway = str("gateway");
+  if (!n.gateway.empty() && !Ipv4::parse(n.gateway))
+    bad_net(rec, fmt::format("gateway '{}' is not an IPv4 address", n.gateway));
+  if (auto it = net.find("prefix"); it != net.end() && !it->is_null()) {
+    if (!it->is_number_integer() || it->get<long long>() < 1 || it->get<long long>() > 32)
+      bad_net(rec, fmt::format("prefix {} is not a number from 1 to 32", it->dump()));
+    n.prefix = it->get<int>();
   }
+  spec.nic = std::move(n);
 }
 
 std::string kernel_ip_arg(const Nic& nic) {

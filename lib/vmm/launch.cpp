@@ -69,7 +69,9 @@ Plan make_plan(const Record& rec, const LaunchRequest& req, const State& state,
                 "vmlinux");
   p.spec.kernel = fs::absolute(req.kernel);
   if (req.initrd && !req.initrd->empty()) p.spec.initrd = fs::absolute(*req.initrd);
-  p.spec.rootfs = fs::absolute(p.spec.rootfs);
+  // The record names the disk; only this VM's own file is booted (a golden
+  // or another VM's disk read-write would be corrupted).
+  p.spec.rootfs = state.trusted_record_file(rec, "rootfs.path", p.spec.rootfs);
   if (req.vcpus < 1 || req.vcpus > 32)
     throw Error(Exit::usage, fmt::format("--vcpus {}: expected 1 to 32", req.vcpus));
   if (req.mem_mib < 16)
@@ -300,7 +302,7 @@ void check_qemu(const Plan& plan, const Spawned& child, Clock::time_point deadli
 }  // namespace
 
 VmmInfo launch(const Plan& plan, const LaunchRequest& req) {
-  make_dirs(plan.console_log.parent_path());
+  make_dirs(plan.console_log.parent_path(), kStateDirMode);
   make_dirs(plan.run_dir, 0700);
   FileLock lock = lock_image(plan.spec.rootfs, ImageAccess::read_write, "launching");
 

@@ -3,6 +3,10 @@
 # from its own option table (run scripts/update-completions after changing
 # options), parse in their shells, and complete every option --help lists.
 . "$(dirname "$0")/lib.sh"
+[ -n "${VMU_TOOLS:-}" ] || fail "VMU_TOOLS is empty: nothing would be checked"
+# Each shell really parses its script (scripts/install-deps installs them).
+need_cmd zsh
+need_cmd fish
 
 for tool in $VMU_TOOLS; do
   for sh in bash zsh fish; do
@@ -16,8 +20,8 @@ for tool in $VMU_TOOLS; do
     cmp -s "$T/gen" "$f" || { diff -u "$f" "$T/gen" >&2 || true; fail "$f is stale (run scripts/update-completions)"; }
   done
   bash -n "$VMU_SRC/completions/bash/$tool" || fail "bash completion of $tool does not parse"
-  if command -v zsh >/dev/null; then zsh -n "$VMU_SRC/completions/zsh/_$tool" || fail "zsh syntax"; fi
-  if command -v fish >/dev/null; then fish -n "$VMU_SRC/completions/fish/$tool.fish" || fail "fish syntax"; fi
+  zsh -n "$VMU_SRC/completions/zsh/_$tool" || fail "zsh completion of $tool does not parse"
+  fish -n "$VMU_SRC/completions/fish/$tool.fish" || fail "fish completion of $tool does not parse"
 
   # Every long option that --help (tool and subcommands) lists is completed.
   "$tool" --help >"$T/help"

@@ -6,14 +6,18 @@ command -v python3 >/dev/null || skip "needs python3 for the fake Firecracker"
 # json FILE EXPR: evaluate a Python expression on the JSON in FILE (as j).
 json() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 
-# new_record ID [NET-JSON]: a record with a sparse rootfs file in $T, on stdout.
+# new_record ID [NET-JSON]: a record with a sparse rootfs file in the VM's
+# state folder (the only place fc-launch boots a record's disk from), on
+# stdout; $T/ID.ext4 is a symlink to it.
 new_record() {
-  local id=$1 net=${2:-}
-  truncate -s 64M "$T/$id.ext4"
+  local id=$1 net=${2:-} disk="$S/vms/$1/rootfs.ext4"
+  mkdir -p "$S/vms/$id"
+  truncate -s 64M "$disk"
+  ln -sf "$disk" "$T/$id.ext4"
   if [ -n "$net" ]; then
-    printf '{"v":1,"id":"%s","created":"2026-01-01T00:00:00Z","net":%s,"rootfs":{"path":"%s"}}\n' "$id" "$net" "$T/$id.ext4"
+    printf '{"v":1,"id":"%s","created":"2026-01-01T00:00:00Z","net":%s,"rootfs":{"path":"%s"}}\n' "$id" "$net" "$disk"
   else
-    printf '{"v":1,"id":"%s","created":"2026-01-01T00:00:00Z","rootfs":{"path":"%s"}}\n' "$id" "$T/$id.ext4"
+    printf '{"v":1,"id":"%s","created":"2026-01-01T00:00:00Z","rootfs":{"path":"%s"}}\n' "$id" "$disk"
   fi
 }
 

@@ -56,7 +56,7 @@ bs = b["PUT /boot-source"]
 assert bs["kernel_image_path"] == f"{T}/vmlinux" and bs["initrd_path"] == f"{T}/initrd.img", bs
 assert bs["boot_args"].startswith("console=ttyS0 reboot=k panic=1 pci=off"), bs
 assert "systemd.journald.forward_to_console=1" in bs["boot_args"], bs
-assert b["PUT /drives/rootfs"] == {"drive_id": "rootfs", "path_on_host": f"{T}/vm-happy.ext4",
+assert b["PUT /drives/rootfs"] == {"drive_id": "rootfs", "path_on_host": f"{T}/state/vms/vm-happy/rootfs.ext4",
                                    "is_root_device": True, "is_read_only": False}, b
 if nic:
     assert b["PUT /network-interfaces/eth0"] == {"iface_id": "eth0", "host_dev_name": "vmutap0",

@@ -5,6 +5,7 @@
 need_cmd cmake
 dest="$T/dest"
 DESTDIR="$dest" cmake --install "$VMU_BUILD" --prefix /usr >"$T/log" 2>&1 || { cat "$T/log" >&2; fail "install failed"; }
+[ -n "${VMU_TOOLS:-}" ] || fail "VMU_TOOLS is empty: nothing would be checked"
 for tool in $VMU_TOOLS; do
   [ -x "$dest/usr/bin/$tool" ] || fail "no $dest/usr/bin/$tool"
   [ -f "$dest/usr/share/man/man1/$tool.1" ] || fail "no man page for $tool"

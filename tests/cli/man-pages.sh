@@ -3,6 +3,7 @@
 # exit codes and every long option of --help.
 . "$(dirname "$0")/lib.sh"
 version=$(vmnet-alloc --version | awk '{print $3}')
+[ -n "${VMU_TOOLS:-}" ] || fail "VMU_TOOLS is empty: nothing would be checked"
 for tool in $VMU_TOOLS; do
   src="$VMU_SRC/man/$tool.1.scd"
   page="$VMU_BUILD/man/$tool.1"

@@ -45,8 +45,9 @@ expect_rc 0 env SESSION_ID=v agent-inject --image "$T/good.ext4" --unit "$T/fixe
 stderr_has "check: agent.service: clean"
 
 # In a pipeline the record gets the error (reason preflight_failed), exit 4.
-mkimg "$T/root" "$T/vm.ext4"
-printf '{"v":1,"id":"vm-check1","rootfs":{"path":"%s"}}\n' "$T/vm.ext4" >"$T/rec"
+mkdir -p "$S/vms/vm-check1"
+mkimg "$T/root" "$S/vms/vm-check1/rootfs.ext4"
+printf '{"v":1,"id":"vm-check1","rootfs":{"path":"%s"}}\n' "$S/vms/vm-check1/rootfs.ext4" >"$T/rec"
 expect_rc 4 sh -c "SESSION_ID=v agent-inject --unit '$T/agent.service' --env SESSION_ID --check <'$T/rec'"
 jq -e '.error.reason == "preflight_failed" and .error.code == 4 and .agent.units[0].name == "agent.service"' "$OUT" >/dev/null ||
   fail "record: $(cat "$OUT")"

@@ -39,7 +39,8 @@ TEST_CASE("inject: dry run, apply, record, idempotent", "[inject]") {
   CHECK_FALSE(dry.applied);
   CHECK(file_sha(t.image) == before);
   for (const auto& line : dry.plan) CHECK(line.find("very-secret") == std::string::npos);
-  REQUIRE(dry.warnings.size() == 1);  // no EnvironmentFile=
+  REQUIRE(dry.warnings.size() == 2);  // no EnvironmentFile=; /etc/environment made 0600
+  CHECK(dry.warnings[1].find("now 0600 root:root") != std::string::npos);
   CHECK(dry.warnings[0].find("EnvironmentFile=/etc/environment") != std::string::npos);
 
   auto res = inj::inject(t.image, req, {});
@@ -90,4 +91,55 @@ TEST_CASE("inject: a failed check writes nothing", "[inject]") {
   CHECK(file_sha(t.image) == before);
   CHECK_THROWS_AS(refuse_golden(t.image, {t.dir / "." / "img.ext4"}), Error);
   CHECK_NOTHROW(refuse_golden(t.image, {t.dir / "other"}));
+}
+
+TEST_CASE("inject: the env target holds secrets: 0600 root:root unless asked", "[inject]") {
+  test::TempImage t;  // its /etc/environment is 0644
+  Request req;
+  req.env.push_back({"TOKEN", "s3cret"});
+  auto res = inj::inject(t.image, req, {});
+  CHECK(t.fsck_clean());
+  auto mode_of = [&] {
+    auto img = ext4::Image::open(t.image, ext4::Access::read_only);
+    auto st = img.stat("/etc/environment", ext4::Follow::no);
+    REQUIRE(st);
+    CHECK(st->uid == 0);
+    CHECK(st->gid == 0);
+    return st->mode & 07777;
+  };
+  CHECK(mode_of() == 0600);
+  REQUIRE(res.warnings.size() == 1);
+  CHECK(res.warnings[0].find("now 0600 root:root") != std::string::npos);
+  CHECK(res.agent_json()["env_mode"] == "0600");
+  req.env_mode = 0640;
+  res = inj::inject(t.image, req, {});
+  CHECK(mode_of() == 0640);
+  CHECK(res.agent_json()["env_mode"] == "0640");
+}
+
+TEST_CASE("inject: a stop before the write phase leaves the image unchanged", "[inject]") {
+  test::TempImage t;
+  Request req;
+  req.env.push_back({"TOKEN", "s3cret"});
+  const std::string before = file_sha(t.image);
+  try {
+    inj::inject(t.image, req, {.stop = [] { return true; }});
+    FAIL("not stopped");
+  } catch (const Error& e) {
+    CHECK(e.code() == Exit::interrupted);
+    CHECK(std::string(e.what()).find("unchanged") != std::string::npos);
+  }
+  CHECK(file_sha(t.image) == before);
+}
+
+TEST_CASE("inject: a new folder is counted once in the inode estimate", "[inject]") {
+  test::TempImage t;
+  const auto src = t.dir / "many";
+  std::filesystem::create_directories(src);
+  for (int i = 0; i < 50; ++i) std::ofstream(src / ("f" + std::to_string(i))) << i;
+  Request req;
+  req.copies.push_back(parse_copy(src.string() + ":/opt/new/many"));
+  auto res = inj::inject(t.image, req, {.dry_run = true});
+  // 50 files, /opt, /opt/new, /opt/new/many: 53, not twice the files.
+  CHECK(res.inodes_needed == 53);
 }

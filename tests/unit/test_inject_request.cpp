@@ -1,10 +1,12 @@
 #include <catch2/catch.hpp>
 
+#include "helpers.hpp"
 #include "inject/env.hpp"
 #include "inject/request.hpp"
 #include "inject/sha256.hpp"
 #include "inject/unit.hpp"
 #include "util/error.hpp"
+#include "util/fs.hpp"
 
 using namespace vmu;
 using namespace vmu::inject;
@@ -67,6 +69,30 @@ TEST_CASE("inject: parse_env never quotes values", "[inject]") {
   } catch (const Error& e) {
     CHECK(std::string(e.what()).find("sec") == std::string::npos);
   }
+  // Without '=' the word may be a secret typed without KEY=: never echoed.
+  for (const char* word : {"supersecret123", "hunter2!x"}) {
+    try {
+      parse_env(word, env);
+      FAIL("no error");
+    } catch (const Error& e) {
+      CHECK(std::string(e.what()).find(word) == std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("inject: --env-file values are checked like --env's", "[inject]") {
+  vmu::test::TempDir d;
+  const auto f = d.path / "env";
+  vmu::write_file_atomic(f, std::string("A=1\nB=x\0y\n", 10));
+  try {
+    parse_env_file(f);
+    FAIL("a NUL byte was accepted");
+  } catch (const Error& e) {
+    CHECK(e.reason() == "bad_env");
+    CHECK(std::string(e.what()).find("line 2") != std::string::npos);
+  }
+  vmu::write_file_atomic(f, "A=1\nexport B=two\n");
+  CHECK(parse_env_file(f).at(1).value == "two");
 }
 
 TEST_CASE("inject: parse_spec", "[inject]") {
@@ -133,6 +159,12 @@ TEST_CASE("inject: units: [Install] to enablement symlinks", "[inject]") {
   warnings.clear();
   CHECK(enable_links("t@.service", t, warnings).at(0).link ==
         "/etc/systemd/system/x.target.wants/t@one.service");
+  // An instance is one name: no way out of *.wants/.
+  for (const char* bad : {"../../x", "a/b", "..", ".", "x@y", "sp ace"})
+    CHECK(reason_of([&] {
+            parse_unit(std::string("[Install]\nWantedBy=x.target\nDefaultInstance=") + bad + "\n",
+                       "t");
+          }) == "bad_unit");
 }
 
 TEST_CASE("inject: sha256", "[inject]") {

@@ -69,6 +69,11 @@ TEST_CASE("malformed record lines are refused with a reason") {
   CHECK(refused(R"({"id":"vm-1"})"));
   CHECK(refused(R"({"v":"1","id":"vm-1"})"));
   CHECK(refused(R"({"v":2,"id":"vm-1"})"));  // newer major version
+  CHECK(refused(R"({"v":0,"id":"vm-1"})"));
+  CHECK(refused(R"({"v":-7,"id":"vm-1"})"));
+  CHECK(refused(R"({"v":18446744073709551615,"id":"vm-1"})"));
+  CHECK(refused(R"({"v":9223372036854775808,"id":"vm-1"})"));
+  CHECK(refused(R"({"v":1,"id":"vm-1","x":1e400})"));  // no double holds it
   CHECK_FALSE(refused(R"({"v":1,"id":"vm-1"})"));
 }
 
@@ -89,6 +94,19 @@ TEST_CASE("VM ids") {
   }
 }
 
+TEST_CASE("an error section of the wrong shape is read, not thrown") {
+  // Found by fuzz/record: {"error":{"tool":7}} escaped as a JSON type error.
+  for (const char* line : {R"({"v":1,"id":"a","error":{"tool":7,"code":"x","reason":[]}})",
+                           R"({"v":1,"id":"a","error":5})", R"({"v":1,"id":"a","error":null})",
+                           R"({"v":1,"id":"a","error":{"code":99999}})"}) {
+    const Record r = Record::parse(line);
+    CHECK(r.failed());
+    const RecordError e = r.error();
+    CHECK(e.tool.empty());
+    CHECK(e.code == Exit::failed);
+  }
+}
+
 TEST_CASE("the error section") {
   Record r = Record::create("vm-1");
   CHECK_FALSE(r.failed());
@@ -100,4 +118,38 @@ TEST_CASE("the error section") {
                            {"message", "no space"}});
   CHECK(j["v"] == 1);
   CHECK(j["created"].get<std::string>().size() == 20);
+}
+
+TEST_CASE("nesting is bounded before any value is built") {
+  // 100,000 deep crashed the tools (recursive copy/dump); the bound is
+  // checked on the text, so no deep value ever exists.
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  const std::string line = R"({"id":"a","v":1,"x":)" + deep + "}";
+  try {
+    Record::parse(line);
+    FAIL("a 100,000-deep record was accepted");
+  } catch (const Error& e) {
+    CHECK(e.code() == Exit::usage);
+    CHECK(e.reason() == "bad_record");
+    CHECK(std::string(e.what()).find("nested deeper than 64") != std::string::npos);
+  }
+  // At the bound: accepted (the record object itself is one level).
+  const std::string ok =
+      R"({"id":"a","v":1,"x":)" + std::string(63, '[') + std::string(63, ']') + "}";
+  CHECK(Record::parse(ok).id() == "a");
+  // Brackets inside strings do not count, escaped quotes included.
+  const std::string in_string =
+      R"({"id":"a","v":1,"x":"\"[[[[)" + std::string(200, '[') + R"(\""})";
+  CHECK(Record::parse(in_string).id() == "a");
+}
+
+TEST_CASE("parse_json names what it parsed") {
+  try {
+    parse_json("[1e400]", "--spec 'x.json'");
+    FAIL("1e400 was accepted");
+  } catch (const Error& e) {
+    CHECK(e.reason() == "bad_json");
+    CHECK(std::string(e.what()).rfind("--spec 'x.json': not valid JSON", 0) == 0);
+  }
+  CHECK(parse_json(R"({"a":[1,2]})", "x")["a"][1] == 2);
 }

@@ -51,6 +51,7 @@ TEST_CASE("reads are bounded") {
   CHECK_FALSE(read_file_if_exists(d.path / "missing").has_value());
   try {
     read_file(d.path / "missing");
+    FAIL("a missing file was read");
   } catch (const Error& e) {
     CHECK(std::string(e.what()).find("missing") != std::string::npos);
   }

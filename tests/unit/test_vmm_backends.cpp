@@ -123,8 +123,11 @@ TEST_CASE("fault_message from an API error") {
 TEST_CASE("make_plan: boot args replace/append, paths, accel per backend") {
   vmu::test::TempDir t;
   vmu::State st(t.path / "state", t.path / "run");
+  std::filesystem::create_directories(st.vm_dir("vm-1"));
+  vmu::write_file_atomic(st.rootfs_path("vm-1"), "r");
   auto rec = vmu::Record::parse(
-      R"({"v":1,"id":"vm-1","rootfs":{"path":"/img/rootfs.ext4"},)"
+      R"({"v":1,"id":"vm-1","rootfs":{"path":")" + st.rootfs_path("vm-1").string() +
+      R"("},)"
       R"("net":{"tap":"vmtap6","mac":"06:00:0a:00:00:06","ip":"10.0.0.6","prefix":24}})");
   LaunchRequest req;
   req.backend = Backend::qemu;
@@ -162,7 +165,7 @@ TEST_CASE("make_plan: boot args replace/append, paths, accel per backend") {
   req.kernel = "";
   CHECK_THROWS_AS(make_plan(rec, req, st), vmu::Error);
 
-  vmu::State deep(t.path, std::string(120, 'r'));
+  vmu::State deep(t.path / "state", std::string(120, 'r'));
   req.kernel = "/k/vmlinux";
   try {
     make_plan(rec, req, deep);
@@ -176,9 +179,10 @@ TEST_CASE("check_inputs: missing files and a missing TAP are bad input") {
   vmu::test::TempDir t;
   vmu::State st(t.path / "state", t.path / "run");
   vmu::write_file_atomic(t.path / "vmlinux", "k");
-  vmu::write_file_atomic(t.path / "rootfs.ext4", "r");
+  std::filesystem::create_directories(st.vm_dir("vm-1"));
+  vmu::write_file_atomic(st.rootfs_path("vm-1"), "r");
   auto rec = vmu::Record::parse(
-      vmu::Json{{"v", 1}, {"id", "vm-1"}, {"rootfs", {{"path", (t.path / "rootfs.ext4").string()}}}}
+      vmu::Json{{"v", 1}, {"id", "vm-1"}, {"rootfs", {{"path", st.rootfs_path("vm-1").string()}}}}
           .dump());
   LaunchRequest req;
   req.kernel = t.path / "vmlinux";

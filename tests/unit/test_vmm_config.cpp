@@ -112,6 +112,40 @@ TEST_CASE("the VM description from a record") {
   CHECK_FALSE(s.nic);
 }
 
+TEST_CASE("the net section is checked before it reaches a VMM") {
+  auto refused = [](const std::string& net) {
+    auto rec =
+        vmu::Record::parse(R"({"v":1,"id":"vm-n","rootfs":{"path":"/r"},"net":)" + net + "}");
+    VmSpec s;
+    try {
+      fill_from_record(s, rec);
+    } catch (const vmu::Error& e) {
+      CHECK(e.code() == vmu::Exit::usage);
+      CHECK(e.reason() == "bad_record");
+      return true;
+    }
+    return false;
+  };
+  CHECK_FALSE(refused(R"({"tap":"vmtap6","mac":"06:00:0a:00:00:06","ip":"10.0.0.6",)"
+                      R"("prefix":24,"gateway":"10.0.0.1"})"));
+  CHECK_FALSE(refused(R"({"tap":"vmtap6"})"));
+  CHECK(refused(R"([1])"));
+  CHECK(refused(R"({"tap":7})"));
+  CHECK(refused(R"({"tap":"tp%d"})"));
+  CHECK(refused(R"({"tap":"a,script=/bin/sh"})"));
+  CHECK(refused(R"({"tap":"waytoolongforifnamsiz"})"));
+  CHECK(refused(R"({"tap":"t","mac":"06:00:0a:00:00:06,romfile=/etc/shadow"})"));
+  CHECK(refused(R"({"tap":"t","mac":"07:00:0a:00:00:06"})"));  // multicast
+  CHECK(refused(R"({"tap":"t","mac":"zz:00:0a:00:00:06"})"));
+  CHECK(refused(R"({"tap":"t","mac":["x"]})"));
+  CHECK(refused(R"({"tap":"t","ip":"10.0.0.300"})"));
+  CHECK(refused(R"({"tap":"t","gateway":"g"})"));
+  CHECK(refused(R"({"tap":"t","prefix":33})"));
+  CHECK(refused(R"({"tap":"t","prefix":0})"));
+  CHECK(refused(R"({"tap":"t","prefix":"24"})"));
+  CHECK(refused(R"({"tap":"t","prefix":1e3})"));
+}
+
 TEST_CASE("CLI words") {
   CHECK(parse_backend("qemu") == Backend::qemu);
   CHECK(parse_accel("auto") == AccelChoice::auto_);

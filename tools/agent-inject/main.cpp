@@ -11,7 +11,7 @@ int main(int argc, char** argv) {
   vmu::cli::Tool tool("agent-inject",
                       "Write files, units and env keys into a VM's ext4 image, offline.");
   auto& app = tool.app();
-  std::string image, spec, env_target;
+  std::string image, spec, env_target, env_mode;
   std::vector<std::string> copies, mkdirs, symlinks, units, envs, env_files;
   bool dry_run = false, check = false;
   app.add_option("--image", image, "Image to edit, instead of records' rootfs.path")
@@ -30,6 +30,9 @@ int main(int argc, char** argv) {
       ->type_name("FILE");
   app.add_option("--env-target", env_target, "Env file in the image (default /etc/environment)")
       ->type_name("PATH");
+  app.add_option("--env-mode", env_mode,
+                 "Mode of the env target, owner root:root (default 0600: it holds secrets)")
+      ->type_name("MODE");
   app.add_option("--spec", spec, "JSON document with the same operations")->type_name("FILE");
   app.add_flag("--dry-run", dry_run, "Validate and print the plan; write nothing");
   app.add_flag("--check", check,
@@ -56,12 +59,21 @@ int main(int argc, char** argv) {
     for (const auto& a : envs) flags.env.push_back(inj::parse_env(a, getenv));
     if (!env_target.empty()) flags.env_target = inj::check_guest_path(env_target, "--env-target");
     req.merge(std::move(flags), !env_target.empty());
-    const inj::Options opts{.dry_run = dry_run};
+    if (!env_mode.empty()) req.env_mode = inj::parse_mode(env_mode, "--env-mode");
+    const inj::Options opts{.dry_run = dry_run,
+                            .stop = [] { return vmu::cli::Tool::interrupted(); }};
 
-    auto report = [&](const inj::Result& res, const std::string& who, FILE* plan_to) {
+    // The plan: data on stdout for --image, else beside the records, on
+    // stderr (through the log, which quotes control characters).
+    auto report = [&](const inj::Result& res, const std::string& who, bool plan_on_stdout) {
       for (const auto& w : res.warnings) tool.log().warn("{}warning: {}", who, w);
       if (dry_run)
-        for (const auto& line : res.plan) fmt::print(plan_to, "{}{}\n", who, line);
+        for (const auto& line : res.plan) {
+          if (plan_on_stdout)
+            fmt::print("{}{}\n", who, line);
+          else
+            tool.log().info("{}{}", who, line);
+        }
     };
 
     // --check: the units just installed, with every injected key required;
@@ -91,7 +103,14 @@ int main(int argc, char** argv) {
     if (!image.empty()) {
       inj::refuse_golden(image, inj::known_goldens(tool.state()));
       auto res = inj::inject(image, req, opts);
-      report(res, "", stdout);
+      if (res.applied && vmu::cli::Tool::interrupted()) {
+        tool.log().warn(
+            "a signal arrived while '{}' was being written: the write was finished "
+            "first, so the image is complete",
+            image);
+        tool.finished_despite_interrupt();
+      }
+      report(res, "", true);
       if (!dry_run) fmt::print("{}\n", res.agent_json().dump());
       std::fflush(stdout);
       preflight(image, res, "");
@@ -106,14 +125,17 @@ int main(int argc, char** argv) {
                              fmt::format("record '{}' has no rootfs.path: run rootfs-clone "
                                          "first, or use --image",
                                          r.id()));
+          // Only this VM's own image, never one the record points elsewhere.
+          const std::string image_path =
+              tool.state().trusted_record_file(r, "rootfs.path", path->get<std::string>());
           std::vector<std::filesystem::path> goldens;
           if (auto g = rootfs.find("golden"); g != rootfs.end() && g->is_string())
             goldens.emplace_back(g->get<std::string>());
-          inj::refuse_golden(path->get<std::string>(), goldens);
-          auto res = inj::inject(path->get<std::string>(), req, opts);
-          report(res, r.id() + ": ", stderr);
+          inj::refuse_golden(image_path, goldens);
+          auto res = inj::inject(image_path, req, opts);
+          report(res, r.id() + ": ", false);
           if (!dry_run) r.put("agent", res.agent_json());
-          preflight(path->get<std::string>(), res, r.id() + ": ");
+          preflight(image_path, res, r.id() + ": ");
         },
         {.jobs = 2});
   });

@@ -162,21 +162,35 @@ int main(int argc, char** argv) {
         }
       };
       if (tool.has_ids()) {
-        for (const auto& id : tool.ids()) one(state.load(id));
+        for (const auto& id : tool.ids()) {
+          if (vmu::cli::Tool::interrupted()) break;
+          auto rec = state.load(id);
+          if (!rec.failed()) one(rec);
+        }
       } else {
         if (::isatty(STDIN_FILENO) == 1)
           throw Error(Exit::usage,
                       "no records: pipe records into fc-launch, or name a VM with --id");
-        vmu::LineReader in(STDIN_FILENO);
+        vmu::LineReader in(STDIN_FILENO, vmu::kMaxLineBytes,
+                           [] { return vmu::cli::Tool::interrupted(); });
         while (auto line = in.next()) {
+          if (vmu::cli::Tool::interrupted()) break;
           if (line->too_long) {
+            tool.log().error("standard input line {}: longer than {} bytes, skipped", line->number,
+                             vmu::kMaxLineBytes);
             if (first == Exit::ok) first = Exit::usage;
             continue;
           }
-          auto rec = vmu::Record::parse(line->text);
-          if (!rec.failed()) one(rec);
+          try {
+            auto rec = vmu::Record::parse(line->text);
+            if (!rec.failed()) one(rec);
+          } catch (const Error& e) {
+            tool.log().error("standard input line {}: {}", line->number, e.what());
+            if (first == Exit::ok) first = e.code();
+          }
         }
       }
+      if (vmu::cli::Tool::interrupted()) return static_cast<int>(Exit::interrupted);
       return static_cast<int>(first);
     }
 

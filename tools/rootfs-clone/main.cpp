@@ -37,8 +37,9 @@ int main(int argc, char** argv) {
       ->type_name("SHA256");
   app.add_flag("--keep-machine-id", keep_machine_id,
                "Keep the golden's /etc/machine-id instead of one derived from the VM id");
-  app.add_option("--size", size, "Grow the clone (file and filesystem) to SIZE, e.g. 2G, 1536M")
-      ->type_name("SIZE");
+  auto* size_opt =
+      app.add_option("--size", size, "Grow the clone (file and filesystem) to SIZE, e.g. 2G, 1536M")
+          ->type_name("SIZE");
   app.add_flag("--force", force, "Replace an existing rootfs.ext4 that no VM is using");
   app.add_flag("--sync", sync,
                "Sync the clone to disk before renaming it into place, so it survives a host "
@@ -55,7 +56,7 @@ int main(int argc, char** argv) {
     opts.expect_digest = expect;
     if (expect) vmu::normalise_digest(*expect);  // bad input fails before any record
     opts.keep_machine_id = keep_machine_id;
-    if (!size.empty()) opts.size = vmu::parse_size(size);
+    if (size_opt->count() > 0) opts.size = vmu::parse_size(size);  // --size '' is an error
     opts.force = force;
     opts.sync = sync;
     auto& log = tool.log();

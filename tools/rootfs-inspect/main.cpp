@@ -55,13 +55,24 @@ int main(int argc, char** argv) {
   std::vector<std::string> prefixes, require_env;
   std::string unit;
 
+  // Digits only: CLI11 alone turned --max-entries -1 into 2^64-1.
+  const CLI::Validator count(
+      [](std::string& v) -> std::string {
+        if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos ||
+            v == "0")
+          return fmt::format("'{}' is not a number from 1 to 999999999", v);
+        return {};
+      },
+      "");
   auto add_limits = [&](CLI::App* sub) {
     sub->add_option("--max-entries", limits.max_entries, "Stop with an error past N entries")
         ->type_name("N")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(count);
     sub->add_option("--max-depth", limits.max_depth, "Stop with an error past N folders deep")
         ->type_name("N")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(count);
   };
 
   CLI::App* ls = tool.add_subcommand("ls", "List a folder of the image (JSON Lines or a table)");

@@ -160,7 +160,9 @@ int main(int argc, char** argv) {
     allocator.validate(req);
     allocator.prepare(req);
     for (unsigned i = 0; i < count; ++i) {
-      if (vmu::cli::Tool::interrupted()) return static_cast<int>(vmu::Exit::interrupted);
+      if (vmu::cli::Tool::interrupted())
+        throw vmu::Error(vmu::Exit::interrupted, "interrupted",
+                         fmt::format("interrupted after {} of {} VMs", i, count));
       if (i > 0 || !tool.has_ids()) req.id = vmu::generate_vm_id();
       vmu::Record rec = allocator.allocate(req);
       const auto& n = rec.get("net");

@@ -1,0 +1,98 @@
+// The unit preflight (checker.hpp), where systemd finds the unit: the unit
+// file (or its template), masking, drop-ins in precedence order, [Install].
+#include "inspect/checker.hpp"
+
+namespace vmu::inspect::detail {
+
+// --- Where systemd finds the unit ------------------------------------
+// The template a unit instance (foo@bar.service) is loaded from.
+std::string Checker::template_name() const {
+  const std::size_t at = name_.find('@');
+  const std::size_t dot = name_.rfind('.');
+  if (at == std::string::npos || dot == std::string::npos || dot <= at + 1) return {};
+  return name_.substr(0, at + 1) + name_.substr(dot);
+}
+
+bool Checker::locate() {
+  std::vector<std::string> names = {name_};
+  if (auto t = template_name(); !t.empty()) names.push_back(t);
+  nlohmann::json searched = nlohmann::json::array();
+  for (const auto& n : names)
+    for (auto dir : kUnitDirs) {
+      const std::string p = join(dir, n);
+      searched.push_back(p);
+      auto self = stat(p, ext4::Follow::no);
+      if (!self) continue;
+      if (self->type == ext4::FileType::symlink && self->symlink_target == "/dev/null") {
+        add(Severity::error, "unit_masked",
+            fmt::format("{} is masked: '{}' is a symlink to /dev/null, so systemd never starts "
+                        "it; remove the link (systemctl unmask)",
+                        name_, p),
+            {{"path", p}, {"target", "/dev/null"}});
+        return false;
+      }
+      auto st = stat(p, ext4::Follow::yes);
+      if (!st) {
+        add(Severity::error, "unit_link_dangling",
+            fmt::format("'{}' is a symlink to '{}', which does not exist in the image", p,
+                        self->symlink_target),
+            {{"path", p}, {"target", self->symlink_target}});
+        return false;
+      }
+      if (st->type != ext4::FileType::regular) {
+        add(Severity::error, "unit_not_a_file",
+            fmt::format("'{}' is a {}, not a unit file", p, ext4::type_word(st->type)),
+            stat_evidence(p, *st));
+        return false;
+      }
+      unit_path_ = p;
+      cfg_.add_file(img_.read_file(p, kTextLimit), p);
+      return true;
+    }
+  add(Severity::error, "unit_not_found",
+      fmt::format("no unit file for {} in /etc/systemd/system, /lib/systemd/system or "
+                  "/usr/lib/systemd/system: systemd cannot load it",
+                  name_),
+      {{"searched", searched}});
+  return false;
+}
+
+// Drop-ins (NAME.d/*.conf, and the template's and the type's), sorted by
+// file name; a name in a folder of higher precedence hides the others.
+void Checker::load_dropins() {
+  std::vector<std::string> dirs_names = {name_ + ".d"};
+  if (auto t = template_name(); !t.empty()) dirs_names.push_back(t + ".d");
+  dirs_names.push_back(name_.substr(name_.rfind('.') + 1) + ".d");  // service.d
+  std::map<std::string, std::string> by_name;                       // file name -> path
+  for (const auto& dn : dirs_names)
+    for (auto dir : kUnitDirs) {
+      const std::string d = join(dir, dn);
+      auto st = stat(d, ext4::Follow::yes);
+      if (!st || st->type != ext4::FileType::directory) continue;
+      for (const auto& e : img_.list(d)) {
+        if (!e.name.ends_with(".conf")) continue;
+        by_name.emplace(e.name, join(d, e.name));  // first (highest precedence) wins
+      }
+    }
+  for (const auto& [file, path] : by_name) {
+    auto text = read_text(path);
+    if (!text) continue;  // masked (-> /dev/null) or not a file
+    cfg_.add_file(*text, path);
+    dropins_.push_back(path);
+  }
+  add(Severity::info, "unit_file",
+      fmt::format(
+          "{} is loaded from '{}'{}", name_, unit_path_,
+          dropins_.empty() ? std::string() : fmt::format(" with {} drop-in(s)", dropins_.size())),
+      {{"path", unit_path_}, {"dropins", dropins_}});
+}
+
+void Checker::check_install() {
+  try {
+    (void)inject::parse_unit(img_.read_file(unit_path_, kTextLimit), unit_path_);
+  } catch (const Error& e) {
+    add(Severity::warning, "install_invalid", e.what(), {{"path", unit_path_}});
+  }
+}
+
+}  // namespace vmu::inspect::detail
