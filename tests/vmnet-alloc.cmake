@@ -8,6 +8,10 @@ set(_vmnet_tests
   vmnet-alloc-noperm        # missing CAP_NET_ADMIN says so
   vmnet-alloc-gc            # a dead VMM's lease is reclaimed
   vmnet-alloc-dnsmasq       # dnsmasq serves the --dhcp-hostsdir entry
+  vmnet-alloc-store-version # newer stores refused, unknown fields kept
+  vmnet-alloc-store-check   # mismatched pool, duplicate addresses refused
+  vmnet-alloc-migrate       # a v1 store migrated in place by 16 racing allocators
+  vmnet-alloc-ifname        # '%', whitespace, '.' refused before the kernel
 )
 foreach(t IN LISTS _vmnet_tests)
   add_test(NAME cli.${t} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/${t}.sh)
@@ -16,4 +20,4 @@ foreach(t IN LISTS _vmnet_tests)
     LABELS "cli;vmnet-alloc" SKIP_RETURN_CODE 77 TIMEOUT 120)
 endforeach()
 set_tests_properties(cli.vmnet-alloc-netns cli.vmnet-alloc-rollback cli.vmnet-alloc-noperm
-  cli.vmnet-alloc-gc cli.vmnet-alloc-dnsmasq PROPERTIES LABELS "cli;vmnet-alloc;netns")
+  cli.vmnet-alloc-gc cli.vmnet-alloc-dnsmasq cli.vmnet-alloc-ifname PROPERTIES LABELS "cli;vmnet-alloc;netns")

@@ -92,6 +92,7 @@ Record State::load(const std::string& id) const {
 void State::save(const Record& r) const {
   make_dirs(vm_dir(r.id()), 0750);
   write_file_atomic(record_path(r.id()), r.dump() + "\n", 0640);
+  if (registry_) registry_->put(r);
 }
 
 std::vector<std::string> State::list_ids() const {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,16 @@ inline constexpr std::size_t kMaxRecordBytes = 1u << 20;
 // a lock is held for milliseconds, but 64 allocators on a loaded 2-core
 // machine queue for seconds, and flock wakes waiters in no fair order.
 inline constexpr std::chrono::milliseconds kLockDeadline{30000};
+
+// Somewhere else that keeps a copy of every saved record (etcd, when the
+// lease store is shared by hosts: net/etcd_store.hpp), so that the fleet can
+// be listed from any host. Optional: a State without one saves locally only.
+class RecordRegistry {
+ public:
+  virtual ~RecordRegistry() = default;
+  virtual void put(const Record& r) = 0;
+  virtual void remove(const std::string& id) = 0;
+};
 
 class State {
  public:
@@ -49,14 +60,18 @@ class State {
   // Loads vms/<id>/record.json; an unknown id is bad input (exit 2).
   Record load(const std::string& id) const;
   std::optional<Record> load_if_exists(const std::string& id) const;
-  // Saves the record atomically (temp, fsync, rename), creating its folder.
+  // Saves the record atomically (temp, fsync, rename), creating its folder,
+  // then hands it to the registry, if there is one.
   void save(const Record& r) const;
+  void set_registry(std::shared_ptr<RecordRegistry> r) { registry_ = std::move(r); }
+  RecordRegistry* registry() const { return registry_.get(); }
   // The ids with a state folder, sorted.
   std::vector<std::string> list_ids() const;
 
  private:
   fs::path root_;
   fs::path run_;
+  std::shared_ptr<RecordRegistry> registry_;
 };
 
 }  // namespace vmu
