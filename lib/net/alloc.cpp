@@ -272,7 +272,11 @@ std::vector<Allocator::Stale> Allocator::gc(std::chrono::seconds grace, bool dry
             free_devices(l);
           });
           if (!freed) continue;
-          if (auto reg = state_.registry(); reg && s.reason == "no_state") reg->remove(l.id);
+          if (s.reason == "no_state") {
+            // An allocation killed before its record left its folder empty.
+            ::rmdir(state_.vm_dir(l.id).c_str());
+            if (auto reg = state_.registry()) reg->remove(l.id);
+          }
         } catch (const NotStale&) {
           continue;
         } catch (const Error& e) {

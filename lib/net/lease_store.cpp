@@ -333,24 +333,33 @@ fs::path FileLeaseStore::pool_dir(const Cidr& pool) const {
   return dir_ / pool.file_stem();
 }
 
-FileLeaseStore::PoolConfig FileLeaseStore::read_config(const Cidr& pool) const {
-  const fs::path path = pool_dir(pool) / "pool.json";
-  auto text = read_file_if_exists(path, kMaxConfigBytes);
-  if (!text) throw Error(Exit::failed, "no_pool", path.string());
-  const Json j = parse_json(*text, path.string());
-  store_version(j, path.string());
-  PoolConfig c{parse_pool_field(j, path.string()), parse_ip_field(j, "gateway", path.string())};
-  check_pool(c.pool, pool, path.string());
+std::string pool_config_to_json(const PoolConfig& c) {
+  return Json{{"v", kLeaseStoreVersion}, {"pool", c.pool.str()}, {"gateway", c.gateway.str()}}
+      .dump();
+}
+
+PoolConfig pool_config_from_json(std::string_view text, const Cidr& wanted,
+                                 const std::string& origin) {
+  const Json j = parse_json(text, origin);
+  store_version(j, origin);
+  PoolConfig c{parse_pool_field(j, origin), parse_ip_field(j, "gateway", origin)};
+  check_pool(c.pool, wanted, origin);
   if (!c.pool.is_host(c.gateway))
-    throw bad_store(path.string(),
+    throw bad_store(origin,
                     fmt::format("gateway {} is not in pool {}", c.gateway.str(), c.pool.str()));
   return c;
 }
 
+PoolConfig FileLeaseStore::read_config(const Cidr& pool) const {
+  const fs::path path = pool_dir(pool) / "pool.json";
+  auto text = read_file_if_exists(path, kMaxConfigBytes);
+  if (!text) throw Error(Exit::failed, "no_pool", path.string());
+  return pool_config_from_json(*text, pool, path.string());
+}
+
 // The pool's folder, created whole (pool.json in a temp folder renamed into
 // place) so that a reader never sees a folder without its configuration.
-FileLeaseStore::PoolConfig FileLeaseStore::open_pool(const Cidr& pool,
-                                                     std::optional<Ipv4> gateway) {
+PoolConfig FileLeaseStore::open_pool(const Cidr& pool, std::optional<Ipv4> gateway) {
   const fs::path v1 = dir_ / (pool.file_stem() + ".json");
   if (::access(v1.c_str(), F_OK) == 0) migrate_v1(pool);
   const fs::path pd = pool_dir(pool);
@@ -361,13 +370,11 @@ FileLeaseStore::PoolConfig FileLeaseStore::open_pool(const Cidr& pool,
     fs::remove_all(tmp, ec);
     if (::mkdir(tmp.c_str(), 0755) != 0)
       throw sys_error(fmt::format("creating '{}'", tmp.string()), errno);
-    const Json cfg = {{"v", kLeaseStoreVersion},
-                      {"pool", pool.str()},
-                      {"gateway", gateway.value_or(pool.first_host()).str()}};
+    const std::string cfg = pool_config_to_json({pool, gateway.value_or(pool.first_host())}) + "\n";
     try {
       Fd fd(::open((tmp / "pool.json").c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644));
       if (!fd) throw sys_error(fmt::format("creating '{}'", (tmp / "pool.json").string()), errno);
-      write_all_fd(fd.get(), cfg.dump() + "\n", tmp / "pool.json");
+      write_all_fd(fd.get(), cfg, tmp / "pool.json");
     } catch (...) {
       fs::remove_all(tmp, ec);
       throw;

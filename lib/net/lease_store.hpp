@@ -67,6 +67,17 @@ class LeaseStore {
   virtual std::vector<PoolState> snapshot() = 0;
 };
 
+// A pool's settings ("pool.json", etcd's <pool>/config), shared by both
+// stores: {"v":2,"pool","gateway"}. Reading refuses a newer "v" and a pool
+// other than `wanted`.
+struct PoolConfig {
+  Cidr pool;
+  Ipv4 gateway;
+};
+std::string pool_config_to_json(const PoolConfig& c);
+PoolConfig pool_config_from_json(std::string_view text, const Cidr& wanted,
+                                 const std::string& origin);
+
 // The version of the host store's layout this build writes, and the newest
 // it reads. A store of a newer version is refused, never rewritten.
 inline constexpr int kLeaseStoreVersion = 2;
@@ -100,10 +111,6 @@ class FileLeaseStore : public LeaseStore {
   std::filesystem::path pool_dir(const Cidr& pool) const;
 
  private:
-  struct PoolConfig {
-    Cidr pool;
-    Ipv4 gateway;
-  };
   PoolConfig open_pool(const Cidr& pool, std::optional<Ipv4> gateway);
   PoolConfig read_config(const Cidr& pool) const;
   void migrate_v1(const Cidr& pool);
