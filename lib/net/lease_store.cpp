@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <ctime>
 #include <set>
 
 #include <fmt/format.h>
@@ -204,6 +205,19 @@ class Publisher {
   bool named_ = false;
   unsigned counter_ = 0;
 };
+
+// When this boot began (btime of /proc/stat), in seconds since the epoch.
+std::optional<std::time_t> boot_time() {
+  auto text = read_file_if_exists("/proc/stat", 1u << 20);
+  if (!text) return std::nullopt;
+  auto pos = text->find("\nbtime ");
+  if (pos == std::string::npos) return std::nullopt;
+  std::time_t t = 0;
+  const char* b = text->data() + pos + 7;
+  auto [p, ec] = std::from_chars(b, text->data() + text->size(), t);
+  if (ec != std::errc()) return std::nullopt;
+  return t;
+}
 
 std::optional<Ipv4> read_cursor(int dirfd) {
   Fd fd(::openat(dirfd, "cursor", O_RDONLY | O_CLOEXEC));
@@ -565,6 +579,17 @@ std::vector<PoolState> FileLeaseStore::snapshot() {
       }
       auto ip = Ipv4::parse(name);
       if (!ip) continue;
+      // An empty lease cannot come from a killed writer (a lease is linked
+      // whole): its contents were lost in a power cut, so it is of an earlier
+      // boot, and it would block its address forever. Removed under the lock.
+      struct stat st{};
+      if (::stat(f.path().c_str(), &st) == 0 && st.st_size == 0 && boot_time() &&
+          st.st_mtime < *boot_time()) {
+        FileLock lock =
+            FileLock::acquire(dir_ / (stem + ".lock"), LockMode::exclusive, kLockDeadline);
+        if (::stat(f.path().c_str(), &st) == 0 && st.st_size == 0) ::unlink(f.path().c_str());
+        continue;
+      }
       // A lease freed while listing is simply not listed.
       if (auto l = read_lease(pd, pool, *ip)) ps.leases.push_back(std::move(*l));
     }

@@ -377,3 +377,18 @@ TEST_CASE("concurrent writers never share an address") {
   }
   CHECK(read_checked(d.path).size() == 200);
 }
+
+TEST_CASE("an empty lease older than this boot (a power cut) is removed, not fatal") {
+  test::TempDir d;
+  FileLeaseStore s(d.path);
+  claim(s, "vm-a");  // 10.20.0.2
+  const fs::path lost = d.path / "10.20.0.0_24" / "10.20.0.3";
+  write_file_atomic(lost, "");
+  // Written in this boot, an empty lease is not explained by a power cut.
+  CHECK(expect_error([&] { s.snapshot(); }).reason() == "bad_lease_store");
+  fs::last_write_time(lost, fs::file_time_type::clock::now() - std::chrono::hours(24 * 365 * 30));
+  auto snap = s.snapshot();
+  REQUIRE(snap.size() == 1);
+  CHECK(snap[0].leases.size() == 1);
+  CHECK_FALSE(fs::exists(lost));
+}
