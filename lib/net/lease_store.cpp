@@ -582,7 +582,7 @@ std::vector<PoolState> FileLeaseStore::snapshot() {
       // An empty lease cannot come from a killed writer (a lease is linked
       // whole): its contents were lost in a power cut, so it is of an earlier
       // boot, and it would block its address forever. Removed under the lock.
-      struct stat st{};
+      struct stat st {};
       if (::stat(f.path().c_str(), &st) == 0 && st.st_size == 0 && boot_time() &&
           st.st_mtime < *boot_time()) {
         FileLock lock =

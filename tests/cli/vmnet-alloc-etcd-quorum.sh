@@ -15,6 +15,7 @@ expect_rc 1 vmnet-alloc --no-tap --pool 10.52.0.0/24 --id vm-during --dhcp-hosts
 stderr_has "quorum"
 for n in 1 2 3; do stderr_has "127.0.0.1:${ETCD_CP[n]}"; done
 [ "$(wc -l <"$ERR")" -eq 1 ] || { cat "$ERR" >&2; fail "expected one line on stderr"; }
+echo "the error: $(cat "$ERR")"
 [ ! -s "$OUT" ] || fail "a record was printed"
 [ ! -e "$S/vms/vm-during" ] || fail "a state folder was left"
 [ -z "$(ls -A "$T/dhcp" 2>/dev/null)" ] || fail "a DHCP entry was left"

@@ -22,7 +22,7 @@ TEST_CASE("a host is named by $VMUTILS_HOST_ID, else /etc/machine-id") {
   if (saved) ::setenv("VMUTILS_HOST_ID", keep.c_str(), 1);
 }
 
-TEST_CASE("--store: 'host' or etcd://, nothing else") {
+TEST_CASE("the store is 'host' or an etcd URL and nothing else") {
   test::TempDir d;
   State st{d.path / "state", d.path / "run"};
   CHECK(open_lease_store("", st).etcd == nullptr);
