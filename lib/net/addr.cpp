@@ -86,8 +86,13 @@ std::string mac_for(Ipv4 a) {
 
 bool valid_ifname(std::string_view name) {
   if (name.empty() || name.size() > 15 || name == "." || name == "..") return false;
-  for (char c : name)
-    if (c == '/' || c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\0') return false;
+  // The kernel's dev_valid_name() refuses '/', ':' and whitespace; '%' it
+  // would expand as a format ("tap%d" becomes tap0), and control bytes have
+  // no place in a name an operator must read.
+  for (char c : name) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '/' || c == ':' || c == '%' || u <= 0x20 || u == 0x7f) return false;
+  }
   return true;
 }
 

@@ -47,7 +47,8 @@ class Cidr {
 // convention: 06:00:AA:BB:CC:DD.
 std::string mac_for(Ipv4 a);
 
-// Interface names: 1 to 15 bytes (IFNAMSIZ - 1), no '/', ':' or space.
+// Interface names: 1 to 15 bytes (IFNAMSIZ - 1), not "." or "..", no '/',
+// ':', '%' (the kernel expands "%d"), whitespace or control bytes.
 bool valid_ifname(std::string_view name);
 
 }  // namespace vmu

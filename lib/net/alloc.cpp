@@ -1,8 +1,7 @@
 #include "net/alloc.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
-
-#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -24,11 +23,11 @@ std::size_t digits(std::uint64_t v) {
   return n;
 }
 
-nlohmann::json net_section(const PoolState& p, const Lease& l) {
-  nlohmann::json j = {{"pool", p.pool.str()},
+nlohmann::json net_section(const Cidr& pool, Ipv4 gateway, const Lease& l) {
+  nlohmann::json j = {{"pool", pool.str()},
                       {"ip", l.ip.str()},
-                      {"prefix", p.pool.prefix()},
-                      {"gateway", p.gateway.str()},
+                      {"prefix", pool.prefix()},
+                      {"gateway", gateway.str()},
                       {"mac", l.mac}};
   if (!l.tap.empty()) j["tap"] = l.tap;
   if (!l.bridge.empty()) j["bridge"] = l.bridge;
@@ -58,10 +57,15 @@ void Allocator::validate(const AllocRequest& req) {
   if (!valid_ifname(req.bridge))
     throw Error(Exit::usage, "bad_name",
                 fmt::format("bridge name '{}' is not a valid interface name (1-15 bytes, no "
-                            "'/', ':' or spaces)",
+                            "'/', ':', '%', whitespace or control characters, not '.' or '..')",
                             req.bridge));
+  if (!valid_ifname(req.tap_prefix))
+    throw Error(Exit::usage, "bad_name",
+                fmt::format("TAP prefix '{}' is not valid in an interface name (no '/', ':', "
+                            "'%', whitespace or control characters)",
+                            req.tap_prefix));
   const std::size_t longest = req.tap_prefix.size() + digits(req.pool.size() - 1);
-  if (req.tap_prefix.empty() || longest > 15 || !valid_ifname(req.tap_prefix))
+  if (longest > 15)
     throw Error(Exit::usage, "bad_name",
                 fmt::format("TAP prefix '{}' gives names of up to {} bytes for pool {}; "
                             "interface names hold at most 15",
@@ -95,93 +99,64 @@ void Allocator::prepare(const AllocRequest& req) {
 }
 
 Record Allocator::allocate(const AllocRequest& req) {
-  if (state_.exists(req.id))
-    throw Error(Exit::usage, "id_exists",
-                fmt::format("VM '{}' exists already (record '{}')", req.id,
-                            state_.record_path(req.id).string()));
-  Lease lease;
-  PoolState pool_after;
-  store_.update(req.pool, gateway(req), [&](PoolState& p) {
-    if (p.gateway != gateway(req) && req.gateway)
-      throw Error(Exit::usage, "bad_gateway",
-                  fmt::format("pool {} was set up with gateway {}, not {}", p.pool.str(),
-                              p.gateway.str(), req.gateway->str()));
-    if (const Lease* l = p.find(req.id))
+  // The VM's state folder, made exclusively: the id is this allocation's
+  // alone, also against a concurrent allocation of the same --id.
+  make_dirs(state_.vms_dir(), kStateDirMode);
+  const fs::path vm_dir = state_.vm_dir(req.id);
+  if (::mkdir(vm_dir.c_str(), kStateDirMode) != 0) {
+    if (errno == EEXIST)
       throw Error(Exit::usage, "id_exists",
-                  fmt::format("VM '{}' already holds a lease on {} in pool {}", req.id, l->ip.str(),
-                              p.pool.str()));
-    std::unordered_set<std::uint32_t> used;
-    for (const auto& l : p.leases) used.insert(l.ip.value);
-    const std::uint32_t first = p.pool.first_host().value;
-    const std::uint32_t last = p.pool.last_host().value;
-    const std::uint64_t span = std::uint64_t{last} - first + 1;
-    // Round-robin from after the last address handed out, so an address
-    // just freed is not handed out again at once.
-    std::uint32_t start = first;
-    if (p.cursor && p.pool.contains(*p.cursor) && p.cursor->value >= first &&
-        p.cursor->value < last)
-      start = p.cursor->value + 1;
-    std::optional<Ipv4> chosen;
-    for (std::uint64_t i = 0; i < span; ++i) {
-      const auto candidate = static_cast<std::uint32_t>(first + (start - first + i) % span);
-      if (candidate == p.gateway.value || used.contains(candidate)) continue;
-      chosen = Ipv4{candidate};
-      break;
-    }
-    if (!chosen) {
-      const std::uint64_t leasable = span - (p.pool.is_host(p.gateway) ? 1 : 0);
-      throw Error(Exit::exhausted, "pool_exhausted",
-                  fmt::format("pool {} is exhausted: all {} leasable addresses are leased (see "
-                              "'vmnet-alloc list'; 'vmnet-alloc gc' frees stale leases)",
-                              p.pool.str(), leasable));
-    }
-    lease.id = req.id;
-    lease.ip = *chosen;
-    lease.mac = mac_for(*chosen);
-    lease.created = now_rfc3339();
-    lease.boot_id = boot_id();
-    if (req.tap) {
-      lease.tap = tap_name(req, *chosen);
-      lease.bridge = req.bridge;
-    }
-    if (req.dhcp_hostsdir) lease.dhcp_host_file = (*req.dhcp_hostsdir / req.id).string();
-    p.cursor = *chosen;
-    p.leases.push_back(lease);
-    pool_after = p;
-  });
-
-  // The lease is committed; everything after it is undone on failure.
+                  fmt::format("VM '{}' exists already (folder '{}')", req.id, vm_dir.string()));
+    throw sys_error(fmt::format("creating '{}'", vm_dir.string()), errno);
+  }
+  std::optional<Lease> lease;
   bool tap_made = false;
   try {
+    const std::string boot = boot_id();
+    const auto claimed = store_.claim(req.pool, req.gateway, [&](Ipv4 ip) {
+      Lease l;
+      l.id = req.id;
+      l.ip = ip;
+      l.mac = mac_for(ip);
+      l.created = now_rfc3339();
+      l.boot_id = boot;
+      l.host = host_;
+      if (req.tap) {
+        l.tap = tap_name(req, ip);
+        l.bridge = req.bridge;
+      }
+      if (req.dhcp_hostsdir) l.dhcp_host_file = (*req.dhcp_hostsdir / req.id).string();
+      return l;
+    });
+    lease = claimed.lease;
+    // The lease is committed; everything after it is undone on failure.
     if (req.tap) {
-      if (net_.exists(lease.tap))
+      if (net_.exists(lease->tap))
         throw Error(Exit::failed, "tap_exists",
                     fmt::format("TAP '{}' for {} exists already but no lease holds it (left by "
                                 "a crash? 'vmnet-alloc gc' or delete it)",
-                                lease.tap, lease.ip.str()));
-      net_.create_tap(lease.tap, req.tap_owner);
+                                lease->tap, lease->ip.str()));
+      net_.create_tap(lease->tap, req.tap_owner);
       tap_made = true;
-      net_.set_up(lease.tap);
-      net_.attach(lease.tap, lease.bridge);
+      net_.set_up(lease->tap);
+      net_.attach(lease->tap, lease->bridge);
     }
     if (req.dhcp_hostsdir) {
       make_dirs(*req.dhcp_hostsdir, 0755);
-      write_file_atomic(lease.dhcp_host_file,
-                        fmt::format("{},{},{}\n", lease.mac, lease.ip.str(), lease.id), 0644);
+      write_file_atomic(lease->dhcp_host_file,
+                        fmt::format("{},{},{}\n", lease->mac, lease->ip.str(), lease->id), 0644);
     }
     Record rec = Record::create(req.id);
-    rec.put("net", net_section(pool_after, lease));
+    rec.put("net", net_section(req.pool, claimed.gateway, *lease));
     state_.save(rec);
     return rec;
   } catch (...) {
     try {
-      if (tap_made) net_.delete_tap(lease.tap);
-      if (!lease.dhcp_host_file.empty()) ::unlink(lease.dhcp_host_file.c_str());
+      if (tap_made) net_.delete_tap(lease->tap);
+      if (lease && !lease->dhcp_host_file.empty()) ::unlink(lease->dhcp_host_file.c_str());
       std::error_code ec;
-      std::filesystem::remove_all(state_.vm_dir(req.id), ec);
-      store_.update(req.pool, gateway(req), [&](PoolState& p) {
-        std::erase_if(p.leases, [&](const Lease& l) { return l.id == req.id; });
-      });
+      fs::remove_all(vm_dir, ec);
+      if (lease) store_.free(req.pool, *lease);
     } catch (const std::exception&) {
       // The first failure is the one to report; gc reclaims what is left.
     }
@@ -197,17 +172,42 @@ void Allocator::free_devices(const Lease& l) {
 
 Allocator::Released Allocator::release(const std::string& id) {
   check_vm_id(id);
-  for (const auto& pool : store_.snapshot()) {
-    const Lease* found = pool.find(id);
-    if (!found) continue;
+  auto free_one = [&](const Cidr& pool, const Lease& l) {
     // Devices first: a lease is never free while its TAP still exists.
-    free_devices(*found);
-    store_.update(pool.pool, pool.gateway, [&](PoolState& p) {
-      std::erase_if(p.leases, [&](const Lease& l) { return l.id == id; });
-    });
-    return Released::released;
+    return store_.free(pool, l, [&] { free_devices(l); });
+  };
+  // The record says where the lease is: no scan of the store.
+  const auto rec = state_.load_if_exists(id);
+  if (rec) {
+    const Json& net = rec->get("net");
+    if (net.is_object() && net.contains("pool") && net["pool"].is_string() && net.contains("ip") &&
+        net["ip"].is_string()) {
+      auto ip = Ipv4::parse(net["ip"].get<std::string>());
+      std::optional<Cidr> pool;
+      try {
+        pool = Cidr::parse(net["pool"].get<std::string>());
+      } catch (const Error&) {
+      }
+      if (ip && pool) {
+        auto l = store_.find(*pool, *ip);
+        if (l && l->id == id && mine(*l) && free_one(*pool, *l)) return Released::released;
+      }
+    }
   }
-  if (state_.exists(id)) return Released::already;
+  bool freed = false;
+  for (const auto& pool : store_.snapshot()) {
+    for (const auto& l : pool.leases) {
+      if (l.id != id) continue;
+      if (!mine(l))
+        throw Error(Exit::usage, "other_host",
+                    fmt::format("VM '{}' is leased {} by host '{}', not this one ('{}'): release "
+                                "it there, or 'vmnet-alloc gc --host {}' if that host is gone",
+                                id, l.ip.str(), l.host, host_, l.host));
+      freed = free_one(pool.pool, l) || freed;
+    }
+  }
+  if (freed) return Released::released;
+  if (rec) return Released::already;
   throw Error(Exit::usage, "unknown_id",
               fmt::format("unknown VM '{}': no lease and no record (see 'vmnet-alloc list')", id));
 }
@@ -229,35 +229,62 @@ std::optional<std::string> Allocator::stale_reason(const Lease& l, std::chrono::
   return std::nullopt;
 }
 
-std::vector<Allocator::Stale> Allocator::gc(std::chrono::seconds grace, bool dry_run) {
+std::vector<Allocator::Stale> Allocator::gc(std::chrono::seconds grace, bool dry_run,
+                                            const std::optional<std::string>& gone_host) {
+  if (gone_host && (gone_host->empty() || *gone_host == host_))
+    throw Error(Exit::usage, "bad_host",
+                host_.empty() ? std::string("--host needs a store shared by hosts (--store "
+                                            "etcd://...); a host store holds only this host")
+                              : fmt::format("--host '{}' is this host: plain 'vmnet-alloc gc' "
+                                            "frees this host's stale leases",
+                                            *gone_host));
+  struct NotStale {};
   const std::string boot = boot_id();
   std::vector<Stale> out;
   for (const auto& snap : store_.snapshot()) {
-    if (dry_run) {
-      for (const auto& l : snap.leases)
-        if (auto why = stale_reason(l, grace, boot)) out.push_back({snap.pool, l, *why, {}});
-      continue;
-    }
-    // Decide again under the pool's lock: the snapshot may be out of date.
-    store_.update(snap.pool, snap.gateway, [&](PoolState& p) {
-      std::vector<Lease> keep;
-      for (auto& l : p.leases) {
-        auto why = stale_reason(l, grace, boot);
-        if (!why) {
-          keep.push_back(std::move(l));
-          continue;
-        }
-        Stale s{p.pool, l, *why, {}};
-        try {
-          free_devices(l);
-        } catch (const Error& e) {
-          s.error = e.what();
-          keep.push_back(l);
+    for (const auto& l : snap.leases) {
+      if (gone_host) {
+        if (l.host != *gone_host) continue;
+        Stale s{snap.pool, l, "host_gone", {}};
+        // Its devices are on that host: only the lease is freed.
+        if (!dry_run && !store_.free(snap.pool, l)) continue;
+        if (auto reg = state_.registry(); reg && !dry_run) {
+          try {
+            reg->remove(l.id);
+          } catch (const Error& e) {
+            s.error = e.what();
+          }
         }
         out.push_back(std::move(s));
+        continue;
       }
-      p.leases = std::move(keep);
-    });
+      if (!mine(l)) continue;
+      auto why = stale_reason(l, grace, boot);
+      if (!why) continue;
+      Stale s{snap.pool, l, *why, {}};
+      if (!dry_run) {
+        try {
+          // Decided again under the pool's lock, the lease verified unchanged.
+          const bool freed = store_.free(snap.pool, l, [&] {
+            auto again = stale_reason(l, grace, boot);
+            if (!again) throw NotStale{};
+            s.reason = *again;
+            free_devices(l);
+          });
+          if (!freed) continue;
+          if (s.reason == "no_state") {
+            // An allocation killed before its record left its folder empty.
+            ::rmdir(state_.vm_dir(l.id).c_str());
+            if (auto reg = state_.registry()) reg->remove(l.id);
+          }
+        } catch (const NotStale&) {
+          continue;
+        } catch (const Error& e) {
+          s.error = e.what();
+        }
+      }
+      out.push_back(std::move(s));
+    }
   }
   return out;
 }

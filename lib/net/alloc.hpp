@@ -31,8 +31,11 @@ struct AllocRequest {
 
 class Allocator {
  public:
-  Allocator(LeaseStore& store, NetDevices& net, State state)
-      : store_(store), net_(net), state_(std::move(state)) {}
+  // `host` names this host in a store shared by hosts (etcd); leases of
+  // other hosts are never touched except by gc(..., gone_host). Empty for the
+  // host store, whose leases are all this host's.
+  Allocator(LeaseStore& store, NetDevices& net, State state, std::string host = {})
+      : store_(store), net_(net), state_(std::move(state)), host_(std::move(host)) {}
 
   // Checks everything that can be checked before anything changes: names
   // fit IFNAMSIZ, the gateway is a host of the pool, the bridge exists (or
@@ -44,21 +47,26 @@ class Allocator {
   Record allocate(const AllocRequest& req);
 
   enum class Released { released, already };
-  // Deletes the TAP, removes the DHCP entry, frees the lease. A VM whose
-  // lease is already gone but whose record exists is "already" released;
-  // an id known to neither is Exit::usage.
+  // Deletes the TAP, removes the DHCP entry, frees the lease (found through
+  // the record's net section, else by a scan of the store). A VM whose lease
+  // is already gone but whose record exists is "already" released; an id
+  // known to neither, or leased by another host, is Exit::usage.
   Released release(const std::string& id);
 
   struct Stale {
     Cidr pool;
     Lease lease;
-    std::string reason;  // "no_state", "vmm_dead", "earlier_boot"
+    std::string reason;  // "no_state", "vmm_dead", "earlier_boot", "host_gone"
     std::string error;   // set when freeing it failed
   };
-  // Frees leases whose VM state is gone, whose VMM process (pid + start
-  // time) is dead, or that were made in an earlier boot of the host; never
-  // one younger than `grace`, so gc cannot race an allocation in progress.
-  std::vector<Stale> gc(std::chrono::seconds grace, bool dry_run);
+  // Frees this host's leases whose VM state is gone, whose VMM process (pid
+  // + start time) is dead, or that were made in an earlier boot of the host;
+  // never one younger than `grace`, so gc cannot race an allocation in
+  // progress. With `gone_host`, frees every lease of that host instead (an
+  // operator's decision that it is gone; its devices are not ours to
+  // delete); naming this host is Exit::usage.
+  std::vector<Stale> gc(std::chrono::seconds grace, bool dry_run,
+                        const std::optional<std::string>& gone_host = std::nullopt);
 
   static std::string tap_name(const AllocRequest& req, Ipv4 ip);
 
@@ -67,10 +75,12 @@ class Allocator {
   std::optional<std::string> stale_reason(const Lease& l, std::chrono::seconds grace,
                                           const std::string& boot) const;
   void free_devices(const Lease& l);
+  bool mine(const Lease& l) const { return l.host.empty() || l.host == host_; }
 
   LeaseStore& store_;
   NetDevices& net_;
   State state_;
+  std::string host_;
 };
 
 }  // namespace vmu

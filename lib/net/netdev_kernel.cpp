@@ -32,6 +32,13 @@ Error net_error(std::string_view doing, int err) {
 }
 
 ifreq make_ifreq(const std::string& name) {
+  // Checked here too, whatever the caller checked: a name with '%d' would be
+  // expanded by the kernel into a device nobody asked for.
+  if (!valid_ifname(name))
+    throw Error(Exit::usage, "bad_name",
+                fmt::format("'{}' is not a valid interface name (1-15 bytes, no '/', ':', '%', "
+                            "whitespace or control characters, not '.' or '..')",
+                            name));
   ifreq ifr{};
   std::memcpy(ifr.ifr_name, name.data(), std::min(name.size(), std::size_t{IFNAMSIZ - 1}));
   return ifr;

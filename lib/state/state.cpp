@@ -97,6 +97,7 @@ void State::make_vm_dir(const std::string& id) const {
 void State::save(const Record& r) const {
   make_vm_dir(r.id());
   write_file_atomic(record_path(r.id()), r.dump() + "\n", 0640);
+  if (registry_) registry_->put(r);
 }
 
 fs::path State::trusted_record_file(const Record& rec, std::string_view field,

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,6 +28,15 @@ inline constexpr std::chrono::milliseconds kLockDeadline{30000};
 // injected secrets, so not world-readable (it was 0755 from one tool and
 // 0750 from another).
 inline constexpr mode_t kStateDirMode = 0750;
+// Somewhere else that keeps a copy of every saved record (etcd, when the
+// lease store is shared by hosts: net/etcd_store.hpp), so that the fleet can
+// be listed from any host. Optional: a State without one saves locally only.
+class RecordRegistry {
+ public:
+  virtual ~RecordRegistry() = default;
+  virtual void put(const Record& r) = 0;
+  virtual void remove(const std::string& id) = 0;
+};
 
 class State {
  public:
@@ -54,10 +64,13 @@ class State {
   // Loads vms/<id>/record.json; an unknown id is bad input (exit 2).
   Record load(const std::string& id) const;
   std::optional<Record> load_if_exists(const std::string& id) const;
-  // Saves the record atomically (temp, fsync, rename), creating its folder.
+  // Saves the record atomically (temp, fsync, rename), creating its folder,
+  // then hands it to the registry, if there is one.
   void save(const Record& r) const;
   // Creates vms/<id>/ (and the folders above it) with kStateDirMode.
   void make_vm_dir(const std::string& id) const;
+  void set_registry(std::shared_ptr<RecordRegistry> r) { registry_ = std::move(r); }
+  RecordRegistry* registry() const { return registry_.get(); }
   // The ids with a state folder, sorted.
   std::vector<std::string> list_ids() const;
 
@@ -75,6 +88,7 @@ class State {
  private:
   fs::path root_;
   fs::path run_;
+  std::shared_ptr<RecordRegistry> registry_;
 };
 
 }  // namespace vmu

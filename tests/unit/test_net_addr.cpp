@@ -68,4 +68,12 @@ TEST_CASE("interface names fit IFNAMSIZ") {
   CHECK_FALSE(valid_ifname("a/b"));
   CHECK_FALSE(valid_ifname("a b"));
   CHECK_FALSE(valid_ifname(".."));
+  // The kernel expands '%d' in a name: "tp%d" would become tp0.
+  CHECK_FALSE(valid_ifname("tp%d"));
+  CHECK_FALSE(valid_ifname("b%d"));
+  CHECK_FALSE(valid_ifname("."));
+  CHECK_FALSE(valid_ifname("a:b"));
+  for (const char* ws : {"a\tb", "a\nb", "a\vb", "a\fb", "a\rb", "a\x01b", "a\x7f"})
+    CHECK_FALSE(valid_ifname(ws));
+  CHECK_FALSE(valid_ifname(std::string_view("a\0b", 3)));
 }

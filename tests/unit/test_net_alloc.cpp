@@ -191,13 +191,75 @@ TEST_CASE("gc frees leases made in an earlier boot of the host") {
   Fixture f;
   f.alloc.allocate(f.req("vm-old"));
   auto pool = Cidr::parse("192.168.100.0/29");
-  f.store.update(pool, pool.first_host(), [](PoolState& p) {
-    for (auto& l : p.leases) l.boot_id = "00000000-0000-0000-0000-000000000000";
-  });
+  const auto file = f.store.pool_dir(pool) / "192.168.100.2";
+  auto text = read_file(file);
+  const std::string boot = "\"boot_id\":\"" + boot_id() + "\"";
+  REQUIRE(text.find(boot) != std::string::npos);
+  text.replace(text.find(boot), boot.size(),
+               "\"boot_id\":\"00000000-0000-0000-0000-000000000000\"");
+  write_file_atomic(file, text);
   // Even then, not inside the grace period.
   CHECK(f.alloc.gc(std::chrono::seconds(3600), false).empty());
   auto freed = f.alloc.gc(std::chrono::seconds(0), false);
   REQUIRE(freed.size() == 1);
   CHECK(freed[0].reason == "earlier_boot");
   CHECK(f.leases() == 0);
+}
+
+TEST_CASE("an id is one VM's, also against an allocation of the same id at once") {
+  Fixture f;
+  f.alloc.allocate(f.req("vm-a"));
+  // Even with its record not written yet: the state folder is the claim.
+  fs::create_directories(f.state.vm_dir("vm-b"));
+  for (const char* id : {"vm-a", "vm-b"}) {
+    try {
+      f.alloc.allocate(f.req(id));
+      FAIL("accepted");
+    } catch (const Error& e) {
+      CHECK(e.reason() == "id_exists");
+    }
+  }
+  CHECK(f.leases() == 1);
+}
+
+TEST_CASE("in a store shared by hosts, gc and release touch only this host's leases") {
+  test::TempDir dir;
+  State state{dir.path / "state", dir.path / "run"};
+  FileLeaseStore store{dir.path / "state" / "leases"};
+  FakeNet net;
+  Allocator here{store, net, state, "host-a"};
+  Allocator there{store, net, State{dir.path / "other", dir.path / "run2"}, "host-b"};
+  AllocRequest r;
+  r.pool = Cidr::parse("192.168.100.0/29");
+  r.tap = false;
+  r.id = "vm-a";
+  here.allocate(r);
+  r.id = "vm-b";
+  there.allocate(r);
+  // host-b's VM has no state here: still not ours to free.
+  auto freed = here.gc(std::chrono::seconds(0), false);
+  CHECK(freed.empty());
+  try {
+    here.release("vm-b");
+    FAIL("released another host's lease");
+  } catch (const Error& e) {
+    CHECK(e.reason() == "other_host");
+  }
+  try {
+    here.gc(std::chrono::seconds(0), false, std::string("host-a"));
+    FAIL("gc --host of this host accepted");
+  } catch (const Error& e) {
+    CHECK(e.code() == Exit::usage);
+  }
+  auto dry = here.gc(std::chrono::seconds(0), true, std::string("host-b"));
+  REQUIRE(dry.size() == 1);
+  auto gone = here.gc(std::chrono::seconds(0), false, std::string("host-b"));
+  REQUIRE(gone.size() == 1);
+  CHECK(gone[0].lease.id == "vm-b");
+  CHECK(gone[0].reason == "host_gone");
+  auto snap = store.snapshot();
+  REQUIRE(snap.size() == 1);
+  REQUIRE(snap[0].leases.size() == 1);
+  CHECK(snap[0].leases[0].id == "vm-a");
+  CHECK(snap[0].leases[0].host == "host-a");
 }

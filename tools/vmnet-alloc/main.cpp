@@ -4,10 +4,12 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <set>
 
 #include "cli/table.hpp"
 #include "cli/tool.hpp"
 #include "net/alloc.hpp"
+#include "net/etcd_store.hpp"
 #include "record/jsonl.hpp"
 
 namespace {
@@ -30,7 +32,8 @@ int main(int argc, char** argv) {
   CLI::App& app = tool.app();
   app.require_subcommand(0, 1);
 
-  std::string pool, gateway, bridge = "fcbr0", tap_prefix = "vmtap", tap_owner, hostsdir;
+  std::string pool, gateway, bridge = "fcbr0", tap_prefix = "vmtap", tap_owner, hostsdir,
+                             store_spec;
   unsigned count = 1;
   bool create_bridge = false, no_tap = false;
   app.add_option("-p,--pool", pool, "Address pool, e.g. 192.168.100.0/24")
@@ -55,24 +58,38 @@ int main(int argc, char** argv) {
                  "Write one MAC,IP,ID file per VM here, for dnsmasq --dhcp-hostsdir")
       ->type_name("DIR");
 
+  app.add_option("--store", store_spec,
+                 "Lease store: 'host' (default, the state folder) or "
+                 "etcd://HOST:PORT[,HOST:PORT...]/PREFIX, shared by hosts")
+      ->envname("VMUTILS_STORE")
+      ->type_name("STORE");
+
   CLI::App* alloc = tool.add_subcommand("alloc", "Lease addresses and make TAPs (the default)");
   CLI::App* release = tool.add_subcommand("release", "Delete the VMs' TAPs and free their leases");
   std::vector<std::string> release_ids;
   release->add_option("ID", release_ids, "VMs to release")->required()->type_name("ID");
   CLI::App* list = tool.add_subcommand("list", "List leases (a table on a terminal)");
+  bool all_hosts = false;
+  list->add_flag("--all-hosts", all_hosts, "Every host's leases and VM records (etcd store only)");
   CLI::App* gc = tool.add_subcommand("gc", "Free leases of VMs that are gone");
   bool dry_run = false;
   unsigned grace = 60;
   gc->add_flag("--dry-run", dry_run, "Only print what would be freed");
   gc->add_option("--grace", grace, "Never free a lease younger than this (seconds)")
       ->capture_default_str();
+  std::string gone_host;
+  gc->add_option("--host", gone_host,
+                 "Free every lease of this host, which is gone (etcd store only)")
+      ->type_name("NAME");
   (void)alloc;
 
   return tool.main(argc, argv, [&]() -> int {
-    const vmu::State state = tool.state();
-    vmu::FileLeaseStore store(state.leases_dir());
+    vmu::State state = tool.state();
+    vmu::OpenedStore opened = vmu::open_lease_store(store_spec, state);
+    vmu::LeaseStore& store = *opened.store;
+    if (opened.etcd) state.set_registry(opened.etcd->registry());
     auto net = vmu::make_kernel_netdevices();
-    vmu::Allocator allocator(store, *net, state);
+    vmu::Allocator allocator(store, *net, state, opened.host);
     vmu::LineWriter out(STDOUT_FILENO);
 
     if (release->parsed()) {
@@ -93,10 +110,15 @@ int main(int argc, char** argv) {
       return rc;
     }
     if (list->parsed()) {
+      if (all_hosts && !opened.etcd)
+        throw vmu::Error(vmu::Exit::usage,
+                         "--all-hosts needs a store shared by hosts (--store etcd://...)");
       std::vector<nlohmann::json> rows;
+      std::set<std::string> leased;
       for (const auto& p : store.snapshot()) {
         if (!pool.empty() && p.pool.str() != pool) continue;
         for (const auto& l : p.leases) {
+          if (!all_hosts && !l.host.empty() && l.host != opened.host) continue;
           nlohmann::json row = {{"id", l.id},
                                 {"pool", p.pool.str()},
                                 {"ip", l.ip.str()},
@@ -104,26 +126,39 @@ int main(int argc, char** argv) {
                                 {"created", l.created}};
           if (!l.tap.empty()) row["tap"] = l.tap;
           if (!l.bridge.empty()) row["bridge"] = l.bridge;
+          if (!l.host.empty()) row["host"] = l.host;
+          leased.insert(l.id);
           rows.push_back(std::move(row));
         }
       }
-      vmu::cli::print_rows(rows, {{"ID", "id"},
-                                  {"IP", "ip"},
-                                  {"MAC", "mac"},
-                                  {"TAP", "tap"},
-                                  {"POOL", "pool"},
-                                  {"CREATED", "created"}});
+      if (all_hosts && pool.empty()) {
+        // VMs whose record is mirrored but that hold no lease (released).
+        for (const auto& m : opened.etcd->records()) {
+          if (leased.contains(m.id)) continue;
+          nlohmann::json row = {{"id", m.id}, {"host", m.host}};
+          if (m.record.contains("created")) row["created"] = m.record["created"];
+          rows.push_back(std::move(row));
+        }
+      }
+      std::vector<vmu::cli::Column> cols = {{"ID", "id"},     {"IP", "ip"},
+                                            {"MAC", "mac"},   {"TAP", "tap"},
+                                            {"POOL", "pool"}, {"CREATED", "created"}};
+      if (opened.etcd) cols.insert(cols.begin() + 1, {"HOST", "host"});
+      vmu::cli::print_rows(rows, cols);
       return 0;
     }
     if (gc->parsed()) {
       int rc = 0;
-      for (const auto& s : allocator.gc(std::chrono::seconds(grace), dry_run)) {
+      std::optional<std::string> host;
+      if (!gone_host.empty()) host = gone_host;
+      for (const auto& s : allocator.gc(std::chrono::seconds(grace), dry_run, host)) {
         nlohmann::json j = {{"id", s.lease.id},
                             {"pool", s.pool.str()},
                             {"ip", s.lease.ip.str()},
                             {"reason", s.reason},
                             {"freed", !dry_run && s.error.empty()}};
         if (!s.lease.tap.empty()) j["tap"] = s.lease.tap;
+        if (!s.lease.host.empty()) j["host"] = s.lease.host;
         if (!s.error.empty()) {
           tool.log().error("{}: not freed: {}", s.lease.id, s.error);
           rc = 1;
