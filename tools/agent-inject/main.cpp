@@ -13,7 +13,9 @@ int main(int argc, char** argv) {
   auto& app = tool.app();
   std::string image, spec, env_target;
   std::vector<std::string> copies, mkdirs, symlinks, units, envs, env_files;
-  bool dry_run = false, check = false;
+  bool dry_run = false, check = false, reporter = false;
+  std::string reporter_port;
+  std::vector<std::string> reporter_units;
   app.add_option("--image", image, "Image to edit, instead of records' rootfs.path")
       ->type_name("FILE");
   app.add_option("--copy", copies, "Copy a host file or folder (repeatable)")
@@ -31,6 +33,13 @@ int main(int argc, char** argv) {
   app.add_option("--env-target", env_target, "Env file in the image (default /etc/environment)")
       ->type_name("PATH");
   app.add_option("--spec", spec, "JSON document with the same operations")->type_name("FILE");
+  app.add_flag("--reporter", reporter,
+               "Install the guest reporter: state blocks on the console for vm-wait-ready");
+  app.add_option("--reporter-port", reporter_port, "Port the reporter watches (default 8080)")
+      ->type_name("PORT");
+  app.add_option("--reporter-unit", reporter_units,
+                 "Unit the reporter watches (repeatable; default: the --unit units)")
+      ->type_name("NAME");
   app.add_flag("--dry-run", dry_run, "Validate and print the plan; write nothing");
   app.add_flag("--check", check,
                "Then preflight each installed unit (as rootfs-inspect check); errors exit 4");
@@ -55,6 +64,16 @@ int main(int argc, char** argv) {
       for (auto& v : inj::parse_env_file(f)) flags.env.push_back(std::move(v));
     for (const auto& a : envs) flags.env.push_back(inj::parse_env(a, getenv));
     if (!env_target.empty()) flags.env_target = inj::check_guest_path(env_target, "--env-target");
+    if ((!reporter_port.empty() || !reporter_units.empty()) && !reporter)
+      throw vmu::Error(vmu::Exit::usage, "usage",
+                       "--reporter-port and --reporter-unit go with --reporter");
+    if (reporter) {
+      inj::ReporterSpec rs;
+      if (!reporter_port.empty()) rs.port = inj::parse_port(reporter_port, "--reporter-port");
+      for (const auto& u : reporter_units)
+        rs.units.push_back(inj::check_unit_name(u, "--reporter-unit"));
+      flags.reporter = std::move(rs);
+    }
     req.merge(std::move(flags), !env_target.empty());
     const inj::Options opts{.dry_run = dry_run};
 
