@@ -130,21 +130,24 @@ int Tool::pipeline(const std::function<void(Record&)>& fn, PipelineOptions opts)
 
   // One record, start to end: process, save, print.
   auto handle = [&](Record rec) {
-    if (!rec.failed() && !interrupted()) {
+    const bool arrived_failed = rec.failed();
+    if ((!arrived_failed || opts.take_failed) && !interrupted()) {
       try {
         fn(rec);
       } catch (const Error& e) {
         const bool interrupted_here = e.code() == Exit::interrupted;
-        rec.set_error({name_, e.code(), e.reason(), e.what()});
+        if (!arrived_failed) rec.set_error({name_, e.code(), e.reason(), e.what()});
         log_.error("{}: {}", rec.id(), interrupted_here ? "interrupted" : e.what());
         note_failure(e.code());
       } catch (const std::exception& e) {
-        rec.set_error({name_, Exit::failed, "internal", e.what()});
+        if (!arrived_failed) rec.set_error({name_, Exit::failed, "internal", e.what()});
         log_.error("{}: internal error: {} (please report this)", rec.id(), e.what());
         note_failure(Exit::failed);
       }
+      const bool save =
+          opts.save == Save::always || (opts.save == Save::if_state_exists && st.exists(rec.id()));
       try {
-        st.save(rec);
+        if (save) st.save(rec);
       } catch (const Error& e) {
         log_.error("{}: saving the record: {}", rec.id(), e.what());
         note_failure(e.code());
@@ -153,9 +156,14 @@ int Tool::pipeline(const std::function<void(Record&)>& fn, PipelineOptions opts)
     if (!out.write(rec.dump())) throw Error(Exit::failed, "standard output was closed");
   };
 
-  if (has_ids()) {
-    for (const auto& id : ids_) {
+  if (opts.ids || has_ids()) {
+    for (const auto& id : opts.ids ? *opts.ids : ids_) {
       if (interrupted()) break;
+      if (opts.missing_ok && !st.exists(id)) {
+        check_vm_id(id);
+        handle(Record::from_json(Json{{"v", kRecordVersion}, {"id", id}}));
+        continue;
+      }
       handle(st.load(id));
     }
   } else {
