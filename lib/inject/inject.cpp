@@ -13,6 +13,7 @@
 #include "ext4/image.hpp"
 #include "image/lock.hpp"
 #include "inject/env.hpp"
+#include "inject/journal.hpp"
 #include "inject/reporter.hpp"
 #include "inject/sha256.hpp"
 #include "inject/unit.hpp"
@@ -111,6 +112,17 @@ class Planner {
     }
     for (const auto& u : req_.units) expand_unit(u);
     if (req_.reporter) expand_reporter(*req_.reporter);
+    if (req_.persist_journal) {
+      Action a;
+      a.kind = Action::Kind::file;
+      a.guest = std::string(kJournalDropin);
+      a.data = journal_dropin();
+      a.size = a.data.size();
+      a.attrs = {0644, 0, 0};
+      a.from = "--persist-journal";
+      add(std::move(a));
+      res_.journal = journal_json();
+    }
     if (!req_.env.empty()) {
       Action a;
       a.kind = Action::Kind::env;
@@ -455,6 +467,7 @@ nlohmann::json Result::agent_json() const {
   if (env_file) j["env_file"] = *env_file;
   j["env_keys"] = env_keys;
   if (reporter) j["reporter"] = *reporter;
+  if (journal) j["journal"] = *journal;
   return j;
 }
 

@@ -61,6 +61,7 @@ void Request::merge(Request other, bool take_env_target) {
     if (other.reporter->port != ReporterSpec{}.port) reporter->port = other.reporter->port;
     append(reporter->units, other.reporter->units);
   }
+  persist_journal = persist_journal || other.persist_journal;
 }
 
 Getenv process_env() {
@@ -286,10 +287,10 @@ Request parse_spec(const nlohmann::json& spec, const std::filesystem::path& base
     return parse_mode(it->get<std::string>(), where(at));
   };
 
-  only_keys(
-      spec,
-      {"version", "mkdir", "copy", "symlink", "unit", "env", "env_file", "env_target", "reporter"},
-      "top level");
+  only_keys(spec,
+            {"version", "mkdir", "copy", "symlink", "unit", "env", "env_file", "env_target",
+             "reporter", "persist_journal"},
+            "top level");
   if (auto it = spec.find("version"); it != spec.end() && !(it->is_number_integer() && *it == 1))
     bad("bad_spec", "spec: 'version' must be 1");
 
@@ -388,6 +389,10 @@ Request parse_spec(const nlohmann::json& spec, const std::filesystem::path& base
       }
       r.reporter = std::move(rs);
     }
+  }
+  if (auto it = spec.find("persist_journal"); it != spec.end()) {
+    if (!it->is_boolean()) bad("bad_spec", "spec: persist_journal: expected true or false");
+    r.persist_journal = it->get<bool>();
   }
   return r;
 }

@@ -56,10 +56,11 @@ struct Request {
   std::vector<EnvVar> env;  // in order; a later value of a key wins
   std::string env_target = std::string(kDefaultEnvTarget);
   std::optional<ReporterSpec> reporter;  // --reporter
+  bool persist_journal = false;          // --persist-journal
 
   bool empty() const {
     return mkdirs.empty() && copies.empty() && symlinks.empty() && units.empty() && env.empty() &&
-           !reporter;
+           !reporter && !persist_journal;
   }
   // Appends another request's operations (a spec's, then the flags').
   void merge(Request other, bool take_env_target);
@@ -90,7 +91,7 @@ std::string check_guest_path(std::string_view path, std::string_view what);
 // {"version":1, "mkdir":[{"path","mode"}], "copy":[{"src","dest","mode","uid","gid"}],
 //  "symlink":[{"target","link"}], "unit":["FILE"], "env":{"KEY":"VALUE"|null},
 //  "env_file":["FILE"], "env_target":"/etc/environment",
-//  "reporter": true | {"port":8080, "units":["NAME"]}}
+//  "reporter": true | {"port":8080, "units":["NAME"]}, "persist_journal": true}
 // Relative host paths are relative to the spec file's folder.
 Request parse_spec(const nlohmann::json& spec, const std::filesystem::path& base_dir,
                    const Getenv& getenv);

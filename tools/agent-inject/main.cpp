@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
   auto& app = tool.app();
   std::string image, spec, env_target;
   std::vector<std::string> copies, mkdirs, symlinks, units, envs, env_files;
-  bool dry_run = false, check = false, reporter = false;
+  bool dry_run = false, check = false, reporter = false, persist_journal = false;
   std::string reporter_port;
   std::vector<std::string> reporter_units;
   app.add_option("--image", image, "Image to edit, instead of records' rootfs.path")
@@ -40,6 +40,8 @@ int main(int argc, char** argv) {
   app.add_option("--reporter-unit", reporter_units,
                  "Unit the reporter watches (repeatable; default: the --unit units)")
       ->type_name("NAME");
+  app.add_flag("--persist-journal", persist_journal,
+               "Keep the guest's journal on its disk, synced every second (journald drop-in)");
   app.add_flag("--dry-run", dry_run, "Validate and print the plan; write nothing");
   app.add_flag("--check", check,
                "Then preflight each installed unit (as rootfs-inspect check); errors exit 4");
@@ -74,6 +76,7 @@ int main(int argc, char** argv) {
         rs.units.push_back(inj::check_unit_name(u, "--reporter-unit"));
       flags.reporter = std::move(rs);
     }
+    flags.persist_journal = persist_journal;
     req.merge(std::move(flags), !env_target.empty());
     const inj::Options opts{.dry_run = dry_run};
 
