@@ -30,6 +30,7 @@
 #include "util/proc.hpp"
 #include "util/time.hpp"
 #include "version.hpp"
+#include "vmm/stop.hpp"
 
 namespace vmu::evidence {
 
@@ -551,12 +552,9 @@ ArchiveResult make_archive(const Record& rec, const State& st, const ArchiveOpti
   // 5. The console analysis (the same one vm-wait-ready runs), offline.
   std::optional<diagnose::OfflineResult> analysis;
   std::optional<std::size_t> failure_line;
-  const pid_t pid = vmm && vmm->contains("pid") && (*vmm)["pid"].is_number_integer()
-                        ? (*vmm)["pid"].get<pid_t>()
-                        : -1;
-  std::optional<std::uint64_t> start_time;
-  if (vmm && vmm->contains("start_time") && (*vmm)["start_time"].is_number_unsigned())
-    start_time = (*vmm)["start_time"].get<std::uint64_t>();
+  const auto req = vmm::stop_request(rec);
+  const pid_t pid = req ? req->pid : -1;
+  const std::optional<std::uint64_t> start_time = req ? req->start_time : std::nullopt;
   const bool alive = pid > 0 && !opts.vmm_stopped_by_caller && process_alive(pid, start_time);
   std::string vmm_state;
   if (opts.vmm_stopped_by_caller)

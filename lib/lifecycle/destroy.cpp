@@ -53,8 +53,8 @@ DestroyReport destroy_vm(Record& rec, const State& st, LeaseStore& store, NetDev
   try {
     if (auto saved = st.load_if_exists(id)) rec = std::move(*saved);
   } catch (const Error& e) {
-    rep.absent.push_back(
-        fmt::format("a readable saved record ({}): using the one given", e.what()));
+    rep.events.push_back(
+        {false, fmt::format("a readable saved record ({}): using the one given", e.what())});
   }
   if (!opts.all && record_ready(rec)) {
     rep.passed = true;
@@ -76,33 +76,34 @@ DestroyReport destroy_vm(Record& rec, const State& st, LeaseStore& store, NetDev
     section["vmm"] = std::string(vmm::stop_word(out.how));
     switch (out.how) {
       case vmm::StopHow::not_running:
-        rep.absent.push_back(fmt::format("a running VMM (pid {} is gone)", req->pid));
+        rep.events.push_back({false, fmt::format("a running VMM (pid {} is gone)", req->pid)});
         break;
       case vmm::StopHow::pid_reused:
-        rep.absent.push_back(
-            fmt::format("the VMM: pid {} now belongs to another process, not "
-                        "touched",
-                        req->pid));
+        rep.events.push_back(
+            {false, fmt::format("the VMM: pid {} now belongs to another process, not "
+                                "touched",
+                                req->pid)});
         break;
       default:
         stopped = true;
-        rep.did.push_back(fmt::format(
-            "stopped the VMM (pid {}) in {}: {}", req->pid,
-            out.took.count() >= 1000
-                ? fmt::format("{:.1f} s", static_cast<double>(out.took.count()) / 1000.0)
-                : fmt::format("{} ms", out.took.count()),
-            fmt::join(out.steps, "; ")));
+        rep.events.push_back(
+            {true, fmt::format(
+                       "stopped the VMM (pid {}) in {}: {}", req->pid,
+                       out.took.count() >= 1000
+                           ? fmt::format("{:.1f} s", static_cast<double>(out.took.count()) / 1000.0)
+                           : fmt::format("{} ms", out.took.count()),
+                       fmt::join(out.steps, "; "))});
     }
   } else {
     section["vmm"] = "none";
-    rep.absent.push_back("a VMM (the record names no vmm.pid)");
+    rep.events.push_back({false, "a VMM (the record names no vmm.pid)"});
   }
 
   // 2. The evidence, before anything is removed.
   const bool want_archive =
       opts.archive == ArchiveWhen::always || (opts.archive == ArchiveWhen::failed && failed);
   if (want_archive && !have_state && !rec.has("vmm") && !rec.has("rootfs")) {
-    rep.absent.push_back("anything to archive (no state folder)");
+    rep.events.push_back({false, "anything to archive (no state folder)"});
   } else if (want_archive) {
     evidence::ArchiveOptions ao = opts.archive_opts;
     ao.vmm_stopped_by_caller = stopped;
@@ -119,9 +120,9 @@ DestroyReport destroy_vm(Record& rec, const State& st, LeaseStore& store, NetDev
                               e.what(), stopped ? "the VM is stopped;" : "nothing was removed:"));
     }
     rec.put("archive", rep.archive->section());
-    rep.did.push_back(fmt::format("archived the evidence: {} ({} bytes, {} members)",
-                                  rep.archive->path.string(), rep.archive->size,
-                                  rep.archive->members.size()));
+    rep.events.push_back({true, fmt::format("archived the evidence: {} ({} bytes, {} members)",
+                                            rep.archive->path.string(), rep.archive->size,
+                                            rep.archive->members.size())});
   }
   section["archive"] = rep.archive ? Json(rep.archive->path.string()) : Json(nullptr);
 
@@ -132,15 +133,16 @@ DestroyReport destroy_vm(Record& rec, const State& st, LeaseStore& store, NetDev
   try {
     if (alloc.release(id) == Allocator::Released::released) {
       lease = "released";
-      rep.did.push_back(fmt::format("released the lease of {}{}", ip.empty() ? id : ip,
-                                    tap.empty() ? "" : fmt::format(" and deleted TAP {}", tap)));
+      rep.events.push_back(
+          {true, fmt::format("released the lease of {}{}", ip.empty() ? id : ip,
+                             tap.empty() ? "" : fmt::format(" and deleted TAP {}", tap))});
     } else {
       lease = "already_free";
-      rep.absent.push_back(fmt::format("a lease for {} (already free)", id));
+      rep.events.push_back({false, fmt::format("a lease for {} (already free)", id)});
     }
   } catch (const Error& e) {
     if (e.reason() != "unknown_id") throw;
-    rep.absent.push_back(fmt::format("a lease for {}", id));
+    rep.events.push_back({false, fmt::format("a lease for {}", id)});
   }
   section["lease"] = lease;
   if (lease != "released" && !tap.empty()) {
@@ -151,15 +153,15 @@ DestroyReport destroy_vm(Record& rec, const State& st, LeaseStore& store, NetDev
       for (const auto& l : pool.leases)
         if (l.tap == tap) leased = true;
     if (!net.exists(tap)) {
-      rep.absent.push_back(fmt::format("TAP {}", tap));
+      rep.events.push_back({false, fmt::format("TAP {}", tap)});
     } else if (leased) {
-      rep.absent.push_back(
-          fmt::format("TAP {} to delete: it exists but another VM's lease names "
-                      "it now",
-                      tap));
+      rep.events.push_back(
+          {false, fmt::format("TAP {} to delete: it exists but another VM's lease names "
+                              "it now",
+                              tap)});
     } else {
       net.delete_tap(tap);
-      rep.did.push_back(fmt::format("deleted TAP {} (left without its lease)", tap));
+      rep.events.push_back({true, fmt::format("deleted TAP {} (left without its lease)", tap)});
     }
   }
   if (const std::string dh = str(net_s, "dhcp_host_file"); !dh.empty() && lease != "released") {
@@ -170,11 +172,11 @@ DestroyReport destroy_vm(Record& rec, const State& st, LeaseStore& store, NetDev
     } catch (const Error&) {
     }
     if (!text) {
-      rep.absent.push_back(fmt::format("DHCP host file {}", dh));
+      rep.events.push_back({false, fmt::format("DHCP host file {}", dh)});
     } else if (text->find("," + id) != std::string::npos) {
       if (::unlink(dh.c_str()) != 0 && errno != ENOENT)
         throw sys_error(fmt::format("removing DHCP host file '{}'", dh), errno);
-      rep.did.push_back(fmt::format("removed DHCP host file {}", dh));
+      rep.events.push_back({true, fmt::format("removed DHCP host file {}", dh)});
     }
   }
 
@@ -185,14 +187,14 @@ DestroyReport destroy_vm(Record& rec, const State& st, LeaseStore& store, NetDev
     if (ec)
       throw Error(Exit::failed,
                   fmt::format("removing '{}': {}", st.run_dir(id).string(), ec.message()));
-    rep.did.push_back(fmt::format("removed {}", st.run_dir(id).string()));
+    rep.events.push_back({true, fmt::format("removed {}", st.run_dir(id).string())});
   }
   const std::string rootfs = str(rec.get("rootfs"), "path");
   if (!rootfs.empty() && !inside(rootfs, st.vm_dir(id)) && !opts.keep_state)
-    rep.absent.push_back(
-        fmt::format("a rootfs to remove inside the state folder ({} is outside "
-                    "it: kept)",
-                    rootfs));
+    rep.events.push_back(
+        {false, fmt::format("a rootfs to remove inside the state folder ({} is outside "
+                            "it: kept)",
+                            rootfs)});
   if (opts.keep_state) {
     section["state"] = "kept";
   } else if (fs::exists(st.vm_dir(id), ec)) {
@@ -202,10 +204,10 @@ DestroyReport destroy_vm(Record& rec, const State& st, LeaseStore& store, NetDev
                                             st.vm_dir(id).string(), ec.message()));
     sync_dir(st.vms_dir());
     section["state"] = "removed";
-    rep.did.push_back(fmt::format("removed {}", st.vm_dir(id).string()));
+    rep.events.push_back({true, fmt::format("removed {}", st.vm_dir(id).string())});
   } else {
     section["state"] = "absent";
-    rep.absent.push_back(fmt::format("state folder {}", st.vm_dir(id).string()));
+    rep.events.push_back({false, fmt::format("state folder {}", st.vm_dir(id).string())});
   }
   rec.put("destroyed", section);
   if (opts.keep_state && have_state) st.save(rec);

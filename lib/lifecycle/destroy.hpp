@@ -42,9 +42,14 @@ struct DestroyOptions {
 };
 
 struct DestroyReport {
-  bool passed = false;              // a ready VM, left alone
-  std::vector<std::string> did;     // what was done, one event each (stderr)
-  std::vector<std::string> absent;  // what was looked for and not found
+  bool passed = false;  // a ready VM, left alone
+  // What was done, and what was looked for and not found, in order: one
+  // line each for stderr.
+  struct Event {
+    bool done = true;  // false: not found
+    std::string text;
+  };
+  std::vector<Event> events;
   std::optional<evidence::ArchiveResult> archive;
 };
 

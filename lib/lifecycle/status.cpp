@@ -6,6 +6,7 @@
 
 #include "util/error.hpp"
 #include "util/proc.hpp"
+#include "vmm/stop.hpp"
 
 namespace vmu::lifecycle {
 
@@ -118,16 +119,8 @@ VmStatus status_of(const State& st, const std::string& id) {
     problem = e.what();
   }
   bool alive = false;
-  if (rec) {
-    const Json& vmm = rec->get("vmm");
-    auto p = vmm.find("pid");
-    if (p != vmm.end() && p->is_number_integer() && p->get<long long>() > 0) {
-      std::optional<std::uint64_t> start;
-      if (auto t = vmm.find("start_time"); t != vmm.end() && t->is_number_unsigned())
-        start = t->get<std::uint64_t>();
-      alive = process_alive(p->get<pid_t>(), start);
-    }
-  }
+  if (rec)
+    if (auto req = vmm::stop_request(*rec)) alive = process_alive(req->pid, req->start_time);
   return classify(id, rec, problem, alive, boot_id(), std::chrono::system_clock::now());
 }
 

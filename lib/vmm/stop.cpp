@@ -89,7 +89,7 @@ std::optional<StopRequest> stop_request(const Record& rec) {
     return std::nullopt;
   StopRequest r;
   r.pid = static_cast<pid_t>(pid->get<long long>());
-  if (auto s = v.find("start_time"); s != v.end() && s->is_number_unsigned())
+  if (auto s = v.find("start_time"); s != v.end() && s->is_number_integer() && *s >= 0)
     r.start_time = s->get<std::uint64_t>();
   if (auto b = v.find("backend"); b != v.end() && b->is_string()) {
     try {

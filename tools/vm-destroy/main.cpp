@@ -80,8 +80,8 @@ int main(int argc, char** argv) {
             tool.log().info("{}: ready: passed through (--all destroys it too)", r.id());
             return;
           }
-          for (const auto& d : rep.did) tool.log().info("{}: {}", r.id(), d);
-          for (const auto& a : rep.absent) tool.log().info("{}: not found: {}", r.id(), a);
+          for (const auto& e : rep.events)
+            tool.log().info("{}: {}{}", r.id(), e.done ? "" : "not found: ", e.text);
           tool.log().info("{}: destroyed{}", r.id(), keep_state ? " (state kept)" : "");
         },
         po);
