@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -45,6 +46,39 @@ bool wait_gone(const Fd& pidfd, pid_t pid, std::optional<std::uint64_t> start, m
     if (!process_alive(pid, start)) return true;
     if (Clock::now() >= end) return false;
     std::this_thread::sleep_for(milliseconds(20));
+  }
+}
+
+// Waits for the end of the process, up to `d`, while the guest answers a
+// shutdown request: gives up early when `console` gets no byte for `quiet`.
+// Returns true when the process is gone.
+bool wait_shutdown(const Fd& pidfd, pid_t pid, std::optional<std::uint64_t> start, milliseconds d,
+                   const fs::path& console, milliseconds quiet, bool& ignored) {
+  ignored = false;
+  Fd ino(console.empty() ? -1 : ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+  if (!pidfd || !ino || ::inotify_add_watch(ino.get(), console.c_str(), IN_MODIFY) < 0)
+    return wait_gone(pidfd, pid, start, d);
+  const auto end = Clock::now() + d;
+  auto last = Clock::now();
+  for (;;) {
+    const auto now = Clock::now();
+    if (now >= end) return !process_alive(pid, start);
+    if (now - last >= quiet) {
+      ignored = true;
+      return false;
+    }
+    const auto wake = std::min(end, last + quiet);
+    const auto left = std::chrono::duration_cast<milliseconds>(wake - now).count() + 1;
+    pollfd p[2] = {{pidfd.get(), POLLIN, 0}, {ino.get(), POLLIN, 0}};
+    const int r = ::poll(p, 2, static_cast<int>(left));
+    if (r < 0 && errno != EINTR) return wait_gone(pidfd, pid, start, milliseconds(0));
+    if (r > 0 && (p[0].revents & POLLIN)) return true;
+    if (r > 0 && (p[1].revents & POLLIN)) {
+      alignas(inotify_event) char buf[4096];
+      while (::read(ino.get(), buf, sizeof buf) > 0) {
+      }
+      last = Clock::now();
+    }
   }
 }
 
@@ -100,6 +134,8 @@ std::optional<StopRequest> stop_request(const Record& rec) {
   }
   if (auto c = v.find("control_socket"); c != v.end() && c->is_string())
     r.control_socket = c->get<std::string>();
+  if (auto c = v.find("console_log"); c != v.end() && c->is_string())
+    r.console = c->get<std::string>();
   return r;
 }
 
@@ -133,9 +169,14 @@ StopOutcome stop_vm(const StopRequest& req) {
     try {
       qmp_execute(req.control_socket, "system_powerdown", kControlTimeout);
       out.steps.push_back("asked the guest to power off (QMP system_powerdown)");
-      if (wait_gone(pidfd, req.pid, req.start_time, req.grace)) return finish(StopHow::powerdown);
-      out.steps.push_back(
-          fmt::format("the guest did not power off within {}", format_duration(req.grace)));
+      bool ignored = false;
+      if (wait_shutdown(pidfd, req.pid, req.start_time, req.grace, req.console, req.quiet, ignored))
+        return finish(StopHow::powerdown);
+      out.steps.push_back(ignored ? fmt::format("the guest ignored it (its console stayed silent "
+                                                "for {})",
+                                                format_duration(req.quiet))
+                                  : fmt::format("the guest did not power off within {}",
+                                                format_duration(req.grace)));
       asked_quit = true;
       qmp_execute(req.control_socket, "quit", kControlTimeout);
       out.steps.push_back("told QEMU to quit (QMP quit)");
@@ -152,10 +193,15 @@ StopOutcome stop_vm(const StopRequest& req) {
       ApiResponse r = api.send({"PUT", "/actions", Json{{"action_type", "SendCtrlAltDel"}}});
       if (r.status == 204) {
         out.steps.push_back("sent Ctrl+Alt+Del to the guest (PUT /actions SendCtrlAltDel)");
-        if (wait_gone(pidfd, req.pid, req.start_time, req.grace))
+        bool ignored = false;
+        if (wait_shutdown(pidfd, req.pid, req.start_time, req.grace, req.console, req.quiet,
+                          ignored))
           return finish(StopHow::ctrl_alt_del);
-        out.steps.push_back(fmt::format("Firecracker still runs {} after Ctrl+Alt+Del",
-                                        format_duration(req.grace)));
+        out.steps.push_back(ignored ? fmt::format("the guest ignored it (its console stayed "
+                                                  "silent for {})",
+                                                  format_duration(req.quiet))
+                                    : fmt::format("Firecracker still runs {} after Ctrl+Alt+Del",
+                                                  format_duration(req.grace)));
       } else {
         out.steps.push_back(
             fmt::format("PUT /actions SendCtrlAltDel: HTTP {}: {}", r.status, r.fault_message()));

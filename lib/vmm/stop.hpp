@@ -25,6 +25,13 @@ struct StopRequest {
   // How long the guest gets to power off, and the VMM to end after
   // SIGTERM, before the next step.
   std::chrono::milliseconds grace{10000};
+  // The serial console log. A guest that acts on the power button (or
+  // Ctrl+Alt+Del) starts printing its shutdown at once; one that ignores
+  // it (no logind or acpid, as in a minbase Debian) stays silent. When the
+  // console gets no byte for `quiet` after the request, the guest is taken
+  // to ignore it and the next step comes without waiting out the grace.
+  fs::path console;
+  std::chrono::milliseconds quiet{3000};
 };
 
 // From the record's vmm section; std::nullopt when it names no pid.
