@@ -16,6 +16,8 @@
 
 #include <fmt/format.h>
 
+#include "clone/copy.hpp"
+#include "clone/grow.hpp"
 #include "diagnose/lines.hpp"
 #include "diagnose/offline.hpp"
 #include "evidence/journal.hpp"
@@ -298,6 +300,84 @@ bool safe_member_path(std::string_view p) {
   return true;
 }
 
+// The VM's image, opened read-only. One whose ext4 journal needs recovery
+// (the VM runs, or was stopped hard) holds its latest metadata — a journal
+// file created a few seconds before a SIGKILL, say — only in that journal:
+// it is copied into `work` (reflink, else a sparse copy) and the journal is
+// replayed on the copy (e2fsck -E journal_only), so those files are seen.
+// The image itself is never changed. When that fails, the image is read as
+// it is, and `note` says so.
+struct OpenedImage {
+  std::optional<ext4::Image> img;
+  fs::path copy;     // the replayed copy, removed by release()
+  std::string note;  // how it was read, for the manifest
+  std::string problem;
+  void release() {
+    img.reset();
+    std::error_code ec;
+    if (!copy.empty()) fs::remove(copy, ec);
+    copy.clear();
+  }
+};
+
+OpenedImage open_image(const std::string& path, const fs::path& work, const StopFn& stop) {
+  OpenedImage o;
+  try {
+    o.img = ext4::Image::open(path, ext4::Access::read_only, ext4::Dirty::refuse);
+    o.note = "read as it is (clean)";
+    return o;
+  } catch (const Error& e) {
+    if (e.reason() != "needs_recovery") {
+      try {
+        o.img = ext4::Image::open(path, ext4::Access::read_only, ext4::Dirty::allow);
+        o.note = fmt::format("read as it is ({})", e.what());
+      } catch (const Error& e2) {
+        o.problem = e2.what();
+      }
+      return o;
+    }
+  }
+  std::string why;
+  try {
+    Fd src(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!src) throw sys_error(fmt::format("opening '{}'", path), errno);
+    struct stat sb {};
+    if (::fstat(src.get(), &sb) != 0) throw sys_error(fmt::format("stat of '{}'", path), errno);
+    o.copy = work / "rootfs-replayed.ext4";
+    Fd dst(::open(o.copy.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!dst) throw sys_error(fmt::format("creating '{}'", o.copy.string()), errno);
+    if (try_reflink(src.get(), dst.get()) != 0)
+      sparse_copy(src.get(), dst.get(), static_cast<std::uint64_t>(sb.st_size), path, o.copy, stop);
+    dst.reset();
+    const CommandResult r =
+        run_command({"e2fsck", "-E", "journal_only", "-y", o.copy.string()}, stop);
+    if (r.status > 1)  // 0 nothing to do, 1 replayed
+      why = fmt::format("e2fsck -E journal_only exited {}", r.status);
+    else
+      o.img = ext4::Image::open(o.copy, ext4::Access::read_only, ext4::Dirty::allow);
+  } catch (const Error& e) {
+    if (e.code() == Exit::interrupted) throw;
+    why = e.what();
+  }
+  if (o.img) {
+    o.note =
+        "its journal needed recovery (the VM ran or was stopped hard): read from a private "
+        "copy with the journal replayed";
+    return o;
+  }
+  o.release();
+  try {
+    o.img = ext4::Image::open(path, ext4::Access::read_only, ext4::Dirty::allow);
+    o.note = fmt::format(
+        "its journal needed recovery, and replaying it on a copy failed ({}): "
+        "read as it is, the latest writes may be missing",
+        why);
+  } catch (const Error& e2) {
+    o.problem = e2.what();
+  }
+  return o;
+}
+
 }  // namespace
 
 nlohmann::json Member::to_json() const {
@@ -324,7 +404,7 @@ nlohmann::json manifest_json(const std::string& id, const std::string& created,
                              const std::vector<std::string>& redacted_keys,
                              const std::vector<std::string>& short_keys,
                              const std::vector<std::string>& absent_keys,
-                             std::uint64_t replacements) {
+                             std::uint64_t replacements, const nlohmann::json& image) {
   nlohmann::json ms = nlohmann::json::array();
   for (const auto& m : members) ms.push_back(m.to_json());
   nlohmann::json miss = nlohmann::json::array();
@@ -335,6 +415,7 @@ nlohmann::json manifest_json(const std::string& id, const std::string& created,
           {"made_by", made_by},
           {"members", ms},
           {"missing", miss},
+          {"image", image},
           {"redaction",
            {{"keys", redacted_keys},
             {"short", short_keys},
@@ -362,19 +443,17 @@ ArchiveResult make_archive(const Record& rec, const State& st, const ArchiveOpti
   make_dirs(out_dir, 0750);
   remove_stale(out_dir);
 
-  // 1. The image, read-only (a running VM's too: recent writes may not show).
-  std::optional<ext4::Image> img;
+  // 1. The image, read-only (a running VM's too), in a private work folder.
+  Staging work(out_dir, {});
   const std::string rootfs_path = string_of(rootfs, "path");
-  std::string image_problem;
-  if (rootfs_path.empty()) {
-    image_problem = "the record names no rootfs (rootfs.path)";
-  } else {
-    try {
-      img = ext4::Image::open(rootfs_path, ext4::Access::read_only, ext4::Dirty::allow);
-    } catch (const Error& e) {
-      image_problem = e.what();
-    }
-  }
+  OpenedImage opened;
+  if (rootfs_path.empty())
+    opened.problem = "the record names no rootfs (rootfs.path)";
+  else
+    opened = open_image(rootfs_path, work.dir(), opts.stop);
+  std::optional<ext4::Image>& img = opened.img;
+  const std::string& image_problem = opened.problem;
+  const std::string img_note = opened.note;
   if (!img) missing.push_back({"rootfs", image_problem});
 
   // 2. What to redact: the values of agent.env_keys and --redact, from the
@@ -547,6 +626,7 @@ ArchiveResult make_archive(const Record& rec, const State& st, const ArchiveOpti
       missing.push_back({"journal", why});
     }
   }
+  opened.release();  // the replayed copy can be large: gone before the tar is written
   check_stop();
 
   // 5. The console analysis (the same one vm-wait-ready runs), offline.
@@ -674,6 +754,7 @@ ArchiveResult make_archive(const Record& rec, const State& st, const ArchiveOpti
   si.ip = ip;
   si.rootfs = rootfs_path;
   si.rootfs_kept = !opts.rootfs_will_be_removed;
+  si.image_note = img_note;
   for (const auto& m : members) si.members.push_back(m.name);
   si.missing = missing;
   si.redacted_keys = rules.keys;
@@ -684,12 +765,14 @@ ArchiveResult make_archive(const Record& rec, const State& st, const ArchiveOpti
   const std::uint64_t replaced = stage.replacements();
   std::vector<Member> listed{summary};
   listed.insert(listed.end(), members.begin(), members.end());
-  const Member manifest =
-      stage.add_text("manifest.json", "vm-logs-archive",
-                     manifest_json(id, res.created, si.made_by, listed, missing, rules.keys,
-                                   rules.short_, rules.absent, replaced)
-                             .dump(2) +
-                         "\n");
+  const Member manifest = stage.add_text(
+      "manifest.json", "vm-logs-archive",
+      manifest_json(
+          id, res.created, si.made_by, listed, missing, rules.keys, rules.short_, rules.absent,
+          replaced,
+          {{"path", rootfs_path}, {"read", img_note.empty() ? Json(nullptr) : Json(img_note)}})
+              .dump(2) +
+          "\n");
   check_stop();
 
   // 8. The tar.gz: under a temporary name, then linked to its own.

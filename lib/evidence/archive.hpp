@@ -89,13 +89,14 @@ struct ArchiveResult {
 // full disk; Exit::interrupted when `stop` turned true.
 ArchiveResult make_archive(const Record& rec, const State& st, const ArchiveOptions& opts);
 
-// The manifest document (members, missing items, redaction), pure.
+// The manifest document (members, missing items, how the image was read,
+// redaction), pure.
 nlohmann::json manifest_json(const std::string& id, const std::string& created,
                              const std::string& made_by, const std::vector<Member>& members,
                              const std::vector<Missing>& missing,
                              const std::vector<std::string>& redacted_keys,
                              const std::vector<std::string>& short_keys,
                              const std::vector<std::string>& absent_keys,
-                             std::uint64_t replacements);
+                             std::uint64_t replacements, const nlohmann::json& image);
 
 }  // namespace vmu::evidence

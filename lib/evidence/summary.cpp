@@ -131,6 +131,9 @@ std::string compose_summary(const SummaryInput& in) {
                          f.message));
     line();
   }
+  if (!in.rootfs.empty())
+    line(fmt::format("IMAGE {}: {}\n", in.rootfs,
+                     in.image_note.empty() ? std::string("not read") : in.image_note));
   line("HOST");
   if (in.tap) {
     const auto& t = *in.tap;

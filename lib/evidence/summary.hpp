@@ -42,6 +42,7 @@ struct SummaryInput {
   std::string ip;
   std::string rootfs;       // the image path
   bool rootfs_kept = true;  // false: vm-destroy is about to remove it
+  std::string image_note;   // how the image was read
   std::vector<std::string> members;
   std::vector<Missing> missing;
   std::vector<std::string> redacted_keys, short_keys, absent_keys;

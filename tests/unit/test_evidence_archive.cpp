@@ -238,10 +238,33 @@ TEST_CASE("make_archive: keys whose values cannot be read: no archive at all") {
   CHECK(missing.count("rootfs") == 1);
 }
 
+TEST_CASE("make_archive: an image whose journal needs recovery is read from a replayed copy") {
+  Vm vm;
+  REQUIRE(test::run_quiet({"debugfs", "-w", "-R", "feature needs_recovery", vm.image.string()}) ==
+          0);
+  const std::string before = inject::sha256_hex(slurp(vm.image));
+  const ArchiveResult res = make_archive(vm.record(), vm.st, {});
+  CHECK(inject::sha256_hex(slurp(vm.image)) == before);  // the image is never changed
+  std::map<std::string, std::string> by_name;
+  for (const auto& [name, data] : read_tar(res.path)) by_name[name.substr(name.find('/') + 1)] = data;
+  const Json m = Json::parse(by_name["manifest.json"]);
+  CHECK(m["image"]["read"].get<std::string>().find("journal replayed") != std::string::npos);
+  CHECK(by_name["rootfs/etc/environment"].find("SESSION_ID=[redacted:SESSION_ID]") !=
+        std::string::npos);
+  CHECK(by_name["summary.txt"].find("read from a private copy") != std::string::npos);
+  std::size_t n = 0;
+  for (const auto& e : fs::directory_iterator(vm.st.archive_dir())) {
+    (void)e;
+    ++n;
+  }
+  CHECK(n == 1);  // no copy, staging folder or temporary file left behind
+}
+
 TEST_CASE("manifest_json shape") {
   const Json m = manifest_json("vm-1", "2026-01-01T00:00:00Z", "vm-logs-archive 0.1.0",
                                {{"console.log", "/x/console.log", 3, "abc", true}},
-                               {{"journal", "no journal"}}, {"K"}, {}, {"Q"}, 7);
+                               {{"journal", "no journal"}}, {"K"}, {}, {"Q"}, 7,
+                               {{"path", "/i"}, {"read", "as it is"}});
   CHECK(m["v"] == 1);
   CHECK(m["members"][0] == Json{{"name", "console.log"},
                                 {"size", 3},
@@ -251,4 +274,5 @@ TEST_CASE("manifest_json shape") {
   CHECK(m["missing"][0] == Json{{"item", "journal"}, {"why", "no journal"}});
   CHECK(m["redaction"]["replacements"] == 7);
   CHECK(m["redaction"]["absent"] == Json{"Q"});
+  CHECK(m["image"]["read"] == "as it is");
 }
