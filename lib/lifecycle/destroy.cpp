@@ -48,14 +48,6 @@ DestroyReport destroy_vm(Record& rec, const State& st, LeaseStore& store, NetDev
                          const DestroyOptions& opts) {
   DestroyReport rep;
   const std::string id = rec.id();
-  // The saved record is the latest word on the VM; a record on stdin may
-  // be older (or all there is, when the state is gone).
-  try {
-    if (auto saved = st.load_if_exists(id)) rec = std::move(*saved);
-  } catch (const Error& e) {
-    rep.events.push_back(
-        {false, fmt::format("a readable saved record ({}): using the one given", e.what())});
-  }
   if (!opts.all && record_ready(rec)) {
     rep.passed = true;
     return rep;

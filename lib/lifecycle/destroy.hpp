@@ -53,11 +53,10 @@ struct DestroyReport {
   std::optional<evidence::ArchiveResult> archive;
 };
 
-// Destroys the VM of `rec` (the saved record is used when there is one:
-// it is the latest). On success `rec` gets a `destroyed` section (and an
-// `archive` section when one was made); with keep_state it is saved.
-// Throws vmu::Error when a step fails; what was done before stays done and
-// is in the message.
+// Destroys the VM of `rec` (as given: from stdin, or loaded for an id;
+// each tool saves a record before printing it, so both agree). On success `rec` gets a `destroyed`
+// section (and an `archive` section when one was made); with keep_state it is saved. Throws
+// vmu::Error when a step fails; what was done before stays done and is in the message.
 DestroyReport destroy_vm(Record& rec, const State& st, LeaseStore& store, NetDevices& net,
                          const DestroyOptions& opts);
 

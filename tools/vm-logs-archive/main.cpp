@@ -21,7 +21,8 @@ int main(int argc, char** argv) {
                  "Also redact the value of KEY from the image's env file (repeatable)")
       ->type_name("KEY");
   app.add_option("--keep", keep, "Then keep only the newest N archives of <state>/archive")
-      ->type_name("N");
+      ->type_name("N")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--max-bytes", max_bytes,
                  "Then remove the oldest archives of <state>/archive beyond SIZE in total")
       ->type_name("SIZE");
