@@ -14,15 +14,14 @@ int main(int argc, char** argv) {
   auto& app = tool.app();
   std::string out, max_bytes;
   std::vector<std::string> redact;
-  std::optional<std::size_t> keep;
+  std::optional<long long> keep;
   app.add_option("--out", out, "Folder for the archives (default: <state>/archive)")
       ->type_name("DIR");
   app.add_option("--redact", redact,
                  "Also redact the value of KEY from the image's env file (repeatable)")
       ->type_name("KEY");
   app.add_option("--keep", keep, "Then keep only the newest N archives of <state>/archive")
-      ->type_name("N")
-      ->check(CLI::NonNegativeNumber);
+      ->type_name("N");
   app.add_option("--max-bytes", max_bytes,
                  "Then remove the oldest archives of <state>/archive beyond SIZE in total")
       ->type_name("SIZE");
@@ -38,7 +37,10 @@ int main(int argc, char** argv) {
         throw vmu::Error(vmu::Exit::usage, "usage",
                          fmt::format("--redact '{}': not an environment variable name", k));
     opts.redact = redact;
-    opts.keep = keep;
+    if (keep && *keep < 0)
+      throw vmu::Error(vmu::Exit::usage, "usage",
+                       fmt::format("--keep {}: expected 0 or more archives", *keep));
+    if (keep) opts.keep = static_cast<std::size_t>(*keep);
     if (!max_bytes.empty()) opts.max_bytes = ev::parse_byte_size(max_bytes, "--max-bytes");
     if ((opts.keep || opts.max_bytes) &&
         opts.out_dir.lexically_normal() != st.archive_dir().lexically_normal())
