@@ -94,8 +94,10 @@ DestroyReport destroy_vm(Record& rec, const State& st, LeaseStore& store, NetDev
   // 2. The evidence, before anything is removed.
   const bool want_archive =
       opts.archive == ArchiveWhen::always || (opts.archive == ArchiveWhen::failed && failed);
-  if (want_archive && !have_state && !rec.has("vmm") && !rec.has("rootfs")) {
-    rep.events.push_back({false, "anything to archive (no state folder)"});
+  if (want_archive && !have_state) {
+    // Logs, clone and record all lived there: nothing left to keep (and
+    // destroying the same records twice stays fine).
+    rep.events.push_back({false, "anything to archive (the state folder is gone)"});
   } else if (want_archive) {
     evidence::ArchiveOptions ao = opts.archive_opts;
     ao.vmm_stopped_by_caller = stopped;

@@ -28,6 +28,11 @@ archive=$(json "$T/bad.out" 'j["archive"]["path"]')
 grep -aqF "$SECRET" "$archive" && fail "the secret is in the archive"
 [ -e "$S/vms/vm-bad" ] && fail "the failed VM's state is left"
 [ -e "$S/vms/vm-ok" ] || fail "the ready VM's state was removed"
+# The same failed record again: nothing left, exit 0, no second archive.
+sed -n 3p "$T/in" >"$T/bad.in"
+expect_rc 0 vm-destroy <"$T/bad.in"
+stderr_has "not found: anything to archive (the state folder is gone)"
+[ "$(ls "$S/archive" | wc -l)" = 1 ] || fail "a second archive of a gone VM"
 
 # --all: ready ones too; --archive never: nothing archived.
 expect_rc 0 vm-destroy --all --archive never <"$S/vms/vm-ok/record.json"
