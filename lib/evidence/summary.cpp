@@ -171,8 +171,9 @@ std::string compose_summary(const SummaryInput& in) {
   line(in.redacted_keys.empty()
            ? std::string("  no values to redact")
            : fmt::format("  values of {} replaced by [redacted:KEY] in every member ({} "
-                         "replacements)",
-                         fmt::join(in.redacted_keys, ", "), in.replacements));
+                         "replacement{})",
+                         fmt::join(in.redacted_keys, ", "), in.replacements,
+                         in.replacements == 1 ? "" : "s"));
   if (!in.short_keys.empty())
     line(fmt::format("  {}: shorter than 4 bytes, replaced only where written KEY=VALUE",
                      fmt::join(in.short_keys, ", ")));
