@@ -246,7 +246,8 @@ TEST_CASE("make_archive: an image whose journal needs recovery is read from a re
   const ArchiveResult res = make_archive(vm.record(), vm.st, {});
   CHECK(inject::sha256_hex(slurp(vm.image)) == before);  // the image is never changed
   std::map<std::string, std::string> by_name;
-  for (const auto& [name, data] : read_tar(res.path)) by_name[name.substr(name.find('/') + 1)] = data;
+  for (const auto& [name, data] : read_tar(res.path))
+    by_name[name.substr(name.find('/') + 1)] = data;
   const Json m = Json::parse(by_name["manifest.json"]);
   CHECK(m["image"]["read"].get<std::string>().find("journal replayed") != std::string::npos);
   CHECK(by_name["rootfs/etc/environment"].find("SESSION_ID=[redacted:SESSION_ID]") !=
