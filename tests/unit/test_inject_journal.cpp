@@ -17,7 +17,7 @@ TEST_CASE("the journald drop-in: persistent, synced every second") {
                                          {"sync_interval", "1s"}});
 }
 
-TEST_CASE("--persist-journal writes the drop-in and records it; alone it is a request") {
+TEST_CASE("persist_journal writes the drop-in and records it; alone it is a request") {
   test::TempImage ti;
   Request req;
   CHECK(req.empty());
