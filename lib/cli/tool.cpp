@@ -175,11 +175,13 @@ int Tool::pipeline(const std::function<void(Record&)>& fn, PipelineOptions opts)
   // a record is not worked on: it leaves with error `interrupted` (so no
   // later tool acts on it) and its saved record stays as it was.
   auto handle = [&](Record rec) {
-    if (rec.failed()) {
+    const bool arrived_failed = rec.failed();
+    if (arrived_failed && !opts.take_failed) {
       // passed on untouched, not saved again
     } else if (interrupted()) {
-      rec.set_error({name_, Exit::interrupted, "interrupted",
-                     fmt::format("{} was interrupted before it worked on this record", name_)});
+      if (!arrived_failed)
+        rec.set_error({name_, Exit::interrupted, "interrupted",
+                       fmt::format("{} was interrupted before it worked on this record", name_)});
       note_failure(Exit::interrupted);
       std::lock_guard lock(mu);
       ++unprocessed;
@@ -190,18 +192,22 @@ int Tool::pipeline(const std::function<void(Record&)>& fn, PipelineOptions opts)
         ok = true;
       } catch (const Error& e) {
         const bool interrupted_here = e.code() == Exit::interrupted;
-        rec.set_error({name_, e.code(), interrupted_here ? "interrupted" : e.reason(), e.what()});
+        if (!arrived_failed)
+          rec.set_error(
+              {name_, e.code(), interrupted_here ? "interrupted" : e.reason(), e.what()});
         log_.error("{}: {}", rec.id(), interrupted_here ? "interrupted" : e.what());
         note_failure(e.code());
       } catch (const std::exception& e) {
-        rec.set_error({name_, Exit::failed, "internal", e.what()});
+        if (!arrived_failed) rec.set_error({name_, Exit::failed, "internal", e.what()});
         log_.error("{}: internal error: {} (please report this)", rec.id(), e.what());
         note_failure(Exit::failed);
       }
+      const bool save =
+          opts.save == Save::always || (opts.save == Save::if_state_exists && st.exists(rec.id()));
       try {
-        if (ok)
+        if (save && ok)
           st.save(rec);
-        else
+        else if (save)
           save_failed(rec);
       } catch (const Error& e) {
         log_.error("{}: saving the record: {}", rec.id(), e.what());
@@ -212,8 +218,15 @@ int Tool::pipeline(const std::function<void(Record&)>& fn, PipelineOptions opts)
   };
 
   bool cut_short = false;
-  if (has_ids()) {
-    for (const auto& id : ids_) handle(st.load(id));
+  if (opts.ids || has_ids()) {
+    for (const auto& id : opts.ids ? *opts.ids : ids_) {
+      if (opts.missing_ok && !st.exists(id)) {
+        check_vm_id(id);
+        handle(Record::from_json(Json{{"v", kRecordVersion}, {"id", id}}));
+        continue;
+      }
+      handle(st.load(id));
+    }
   } else {
     if (::isatty(STDIN_FILENO) == 1)
       throw Error(Exit::usage,

@@ -40,14 +40,33 @@ class Tool {
   // Parses argv and runs `body`, mapping every error to its exit code.
   int main(int argc, char** argv, const std::function<int()>& body);
 
+  // When a processed record is saved to the state folder.
+  enum class Save {
+    always,           // every tool that changes a VM
+    if_state_exists,  // not when the VM's folder is gone (it would be made again)
+    never,            // vm-destroy: the folder is being removed
+  };
   struct PipelineOptions {
     unsigned jobs = 1;  // records worked on at once
+    // `fn` also gets records that arrived failed (tools that work on
+    // failed VMs: vm-logs-archive, vm-destroy). Their `error` section is
+    // kept as it came even when `fn` fails too; that failure is reported
+    // on stderr and in the exit code.
+    bool take_failed = false;
+    Save save = Save::always;
+    // The VMs to work on, loaded from the state folder, instead of --id or
+    // stdin (positional ids, a selection such as --failed). Set, even
+    // empty, stdin is not read.
+    std::optional<std::vector<std::string>> ids = std::nullopt;
+    // An id without a state folder becomes a bare record {v, id} instead
+    // of bad input (vm-destroy: a VM already gone is not an error).
+    bool missing_ok = false;
   };
   // Runs `fn` on each record: the --id ones loaded from the state folder,
   // else JSON Lines from stdin. A record that arrives failed is passed on
-  // untouched; one that `fn` fails gets its `error` section. Each is saved
-  // to the state folder, then printed. Returns the exit code of the first
-  // record that failed here (0 if none).
+  // untouched (unless `take_failed`); one that `fn` fails gets its `error`
+  // section. Each is saved to the state folder (see `save`), then printed.
+  // Returns the exit code of the first record that failed here (0 if none).
   int pipeline(const std::function<void(Record&)>& fn, PipelineOptions opts);
 
   // True once SIGINT or SIGTERM arrived; long waits check it.

@@ -14,6 +14,8 @@
 #include "ext4/image.hpp"
 #include "image/lock.hpp"
 #include "inject/env.hpp"
+#include "inject/journal.hpp"
+#include "inject/reporter.hpp"
 #include "inject/sha256.hpp"
 #include "inject/unit.hpp"
 #include "util/error.hpp"
@@ -116,6 +118,18 @@ class Planner {
       add(std::move(a));
     }
     for (const auto& u : req_.units) expand_unit(u);
+    if (req_.reporter) expand_reporter(*req_.reporter);
+    if (req_.persist_journal) {
+      Action a;
+      a.kind = Action::Kind::file;
+      a.guest = std::string(kJournalDropin);
+      a.data = journal_dropin();
+      a.size = a.data.size();
+      a.attrs = {0644, 0, 0};
+      a.from = "--persist-journal";
+      add(std::move(a));
+      res_.journal = journal_json();
+    }
     if (!req_.env.empty()) {
       Action a;
       a.kind = Action::Kind::env;
@@ -275,6 +289,37 @@ class Planner {
         std::find(install.environment_files.begin(), install.environment_files.end(),
                   req_.env_target) == install.environment_files.end())
       service_units_without_env_file_.push_back(name);
+  }
+
+  // The reporter: its script, its unit (for the agent units: the given
+  // ones, else those of this run), enabled in multi-user.target.
+  void expand_reporter(ReporterSpec spec) {
+    if (spec.units.empty()) spec.units = unit_names_;
+    const std::string what = "--reporter";
+    Action script;
+    script.kind = Action::Kind::file;
+    script.guest = std::string(kReporterScript);
+    script.data = std::string(reporter_script());
+    script.size = script.data.size();
+    script.attrs = {0755, 0, 0};
+    script.from = what;
+    add(std::move(script));
+    Action unit;
+    unit.kind = Action::Kind::file;
+    unit.guest = fmt::format("{}/{}", kUnitDir, kReporterUnit);
+    unit.data = reporter_unit(spec);
+    unit.size = unit.data.size();
+    unit.attrs = {0644, 0, 0};
+    unit.from = what;
+    add(std::move(unit));
+    Action link;
+    link.kind = Action::Kind::symlink;
+    link.guest = fmt::format("{}/multi-user.target.wants/{}", kUnitDir, kReporterUnit);
+    link.target = fmt::format("{}/{}", kUnitDir, kReporterUnit);
+    link.attrs = {0777, 0, 0};
+    link.from = what;
+    add(std::move(link));
+    res_.reporter = reporter_json(spec);
   }
 
   const Request& req_;
@@ -449,6 +494,8 @@ nlohmann::json Result::agent_json() const {
     j["env_mode"] = mode_str(env_mode);
   }
   j["env_keys"] = env_keys;
+  if (reporter) j["reporter"] = *reporter;
+  if (journal) j["journal"] = *journal;
   return j;
 }
 

@@ -54,6 +54,8 @@ struct Result {
   std::uint64_t blocks_needed = 0;      // the estimate the space check used
   std::uint64_t inodes_needed = 0;
   bool applied = false;
+  std::optional<nlohmann::json> reporter;  // agent.reporter, with --reporter
+  std::optional<nlohmann::json> journal;   // agent.journal, with --persist-journal
 
   // The record's `agent` section (DESIGN.md).
   nlohmann::json agent_json() const;

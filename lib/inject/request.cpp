@@ -1,11 +1,13 @@
 #include "inject/request.hpp"
 
+#include <charconv>
 #include <cstdlib>
 
 #include <fmt/format.h>
 
 #include "ext4/image.hpp"
 #include "record/record.hpp"
+#include "inject/unit.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 
@@ -54,6 +56,13 @@ void Request::merge(Request other, bool take_env_target) {
   append(units, other.units);
   append(env, other.env);
   if (take_env_target) env_target = std::move(other.env_target);
+  if (other.reporter && !reporter) {
+    reporter = std::move(other.reporter);
+  } else if (other.reporter) {
+    if (other.reporter->port != ReporterSpec{}.port) reporter->port = other.reporter->port;
+    append(reporter->units, other.reporter->units);
+  }
+  persist_journal = persist_journal || other.persist_journal;
 }
 
 Getenv process_env() {
@@ -62,6 +71,23 @@ Getenv process_env() {
     if (!v) return std::nullopt;
     return std::string(v);
   };
+}
+
+int parse_port(std::string_view text, std::string_view what) {
+  int v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size() || v < 1 || v > 65535)
+    bad("bad_port", fmt::format("{}: '{}' is not a port number (1-65535)", what, text));
+  return v;
+}
+
+std::string check_unit_name(std::string_view name, std::string_view what) {
+  std::string n(name);
+  if (n.find('.') == std::string::npos) n += ".service";
+  if (!valid_unit_name(n))
+    bad("bad_unit",
+        fmt::format("{}: '{}' is not a systemd unit name (e.g. agent.service)", what, name));
+  return n;
 }
 
 std::uint32_t parse_mode(std::string_view text, std::string_view what) {
@@ -269,10 +295,10 @@ Request parse_spec(const nlohmann::json& spec, const std::filesystem::path& base
     return parse_mode(it->get<std::string>(), where(at));
   };
 
-  only_keys(
-      spec,
-      {"version", "mkdir", "copy", "symlink", "unit", "env", "env_file", "env_target", "env_mode"},
-      "top level");
+  only_keys(spec,
+            {"version", "mkdir", "copy", "symlink", "unit", "env", "env_file", "env_target",
+             "env_mode", "reporter", "persist_journal"},
+            "top level");
   if (auto it = spec.find("version"); it != spec.end() && !(it->is_number_integer() && *it == 1))
     bad("bad_spec", "spec: 'version' must be 1");
 
@@ -349,6 +375,35 @@ Request parse_spec(const nlohmann::json& spec, const std::filesystem::path& base
     r.env_target = check_guest_path(*t, "spec: env_target");
   if (auto m = string_at(spec, "env_mode", "top level", false))
     r.env_mode = parse_mode(*m, "spec: env_mode");
+  if (auto it = spec.find("reporter"); it != spec.end()) {
+    if (it->is_boolean()) {
+      if (it->get<bool>()) r.reporter = ReporterSpec{};
+    } else {
+      only_keys(*it, {"port", "units"}, "reporter");
+      ReporterSpec rs;
+      if (auto p = it->find("port"); p != it->end()) {
+        if (!p->is_number_unsigned() || p->get<std::uint64_t>() < 1 ||
+            p->get<std::uint64_t>() > 65535)
+          bad("bad_spec", "spec: reporter.port: expected a port number 1-65535");
+        rs.port = static_cast<int>(p->get<std::uint64_t>());
+      }
+      if (auto u = it->find("units"); u != it->end()) {
+        if (!u->is_array())
+          bad("bad_spec", "spec: reporter.units: expected an array of unit names");
+        for (std::size_t i = 0; i < u->size(); ++i) {
+          if (!(*u)[i].is_string())
+            bad("bad_spec", fmt::format("spec: reporter.units[{}]: expected a string", i));
+          rs.units.push_back(check_unit_name((*u)[i].get<std::string>(),
+                                             fmt::format("spec: reporter.units[{}]", i)));
+        }
+      }
+      r.reporter = std::move(rs);
+    }
+  }
+  if (auto it = spec.find("persist_journal"); it != spec.end()) {
+    if (!it->is_boolean()) bad("bad_spec", "spec: persist_journal: expected true or false");
+    r.persist_journal = it->get<bool>();
+  }
   return r;
 }
 

@@ -14,6 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "inject/reporter.hpp"
+
 namespace vmu::inject {
 
 inline constexpr std::string_view kDefaultEnvTarget = "/etc/environment";
@@ -57,9 +59,12 @@ struct Request {
   std::vector<EnvVar> env;  // in order; a later value of a key wins
   std::string env_target = std::string(kDefaultEnvTarget);
   std::uint32_t env_mode = kDefaultEnvMode;  // owner root:root
+  std::optional<ReporterSpec> reporter;  // --reporter
+  bool persist_journal = false;          // --persist-journal
 
   bool empty() const {
-    return mkdirs.empty() && copies.empty() && symlinks.empty() && units.empty() && env.empty();
+    return mkdirs.empty() && copies.empty() && symlinks.empty() && units.empty() && env.empty() &&
+           !reporter && !persist_journal;
   }
   // Appends another request's operations (a spec's, then the flags').
   void merge(Request other, bool take_env_target);
@@ -78,6 +83,9 @@ std::vector<EnvVar> parse_env_file(const std::filesystem::path& file);
 // "0755", "755", "4755": 1-4 octal digits.
 std::uint32_t parse_mode(std::string_view text, std::string_view what);
 std::uint32_t parse_id(std::string_view text, std::string_view what);
+// --reporter-port: 1..65535. --reporter-unit: a unit name systemd accepts.
+int parse_port(std::string_view text, std::string_view what);
+std::string check_unit_name(std::string_view name, std::string_view what);
 bool valid_env_key(std::string_view key);
 
 // A guest path: absolute, no "..", no NUL. Returns it normalised ("/a/b").
@@ -86,7 +94,8 @@ std::string check_guest_path(std::string_view path, std::string_view what);
 // The --spec document (schema in docs and agent-inject(1)):
 // {"version":1, "mkdir":[{"path","mode"}], "copy":[{"src","dest","mode","uid","gid"}],
 //  "symlink":[{"target","link"}], "unit":["FILE"], "env":{"KEY":"VALUE"|null},
-//  "env_file":["FILE"], "env_target":"/etc/environment"}
+//  "env_file":["FILE"], "env_target":"/etc/environment",
+//  "reporter": true | {"port":8080, "units":["NAME"]}, "persist_journal": true}
 // Relative host paths are relative to the spec file's folder.
 Request parse_spec(const nlohmann::json& spec, const std::filesystem::path& base_dir,
                    const Getenv& getenv);

@@ -43,7 +43,20 @@ std::optional<std::uint64_t> process_start_time(pid_t pid) {
 bool process_alive(pid_t pid, std::optional<std::uint64_t> start_time) {
   auto st = process_start_time(pid);
   if (!st) return false;
-  return !start_time || *st == *start_time;
+  if (start_time && *st != *start_time) return false;
+  // A zombie has ended; it only waits for its parent (an init that reaps
+  // late, in a container) to collect its status.
+  std::optional<std::string> stat;
+  try {
+    stat = read_file_if_exists(fmt::format("/proc/{}/stat", pid), 1u << 16);
+  } catch (const std::exception&) {
+    return false;
+  }
+  if (!stat) return false;
+  const auto close = stat->rfind(')');
+  if (close == std::string::npos || close + 2 >= stat->size()) return true;
+  const char state = (*stat)[close + 2];
+  return state != 'Z' && state != 'X';
 }
 
 std::string boot_id() {

@@ -16,6 +16,7 @@ namespace vmu {
 std::optional<std::uint64_t> process_start_time(pid_t pid);
 
 // True when `pid` runs and, if `start_time` is given, is the same process.
+// A zombie (ended, not yet reaped by its parent) does not run.
 bool process_alive(pid_t pid, std::optional<std::uint64_t> start_time);
 
 // /proc/sys/kernel/random/boot_id: changes on every boot of the host.

@@ -143,3 +143,51 @@ TEST_CASE("inject: a new folder is counted once in the inode estimate", "[inject
   // 50 files, /opt, /opt/new, /opt/new/many: 53, not twice the files.
   CHECK(res.inodes_needed == 53);
 }
+
+TEST_CASE("inject: --reporter installs the script and its enabled unit", "[inject]") {
+  test::TempImage t;
+  const auto unit = t.dir / "vm-agent.service";
+  std::ofstream(unit)
+      << "[Service]\nExecStart=/opt/a/server\n[Install]\nWantedBy=multi-user.target\n";
+  Request req;
+  req.units.push_back(unit);
+  req.reporter = inj::ReporterSpec{};
+  auto res = inj::inject(t.image, req, {});
+  CHECK(t.fsck_clean());
+  auto j = res.agent_json();
+  REQUIRE(j.contains("reporter"));
+  CHECK(j["reporter"]["unit"] == "vmutils-reporter.service");
+  CHECK(j["reporter"]["port"] == 8080);
+  CHECK(j["reporter"]["units"] == nlohmann::json::array({"vm-agent.service"}));
+  CHECK(j["units"].size() == 1);  // the reporter is not one of the agent's units
+  auto img = ext4::Image::open(t.image, ext4::Access::read_only);
+  auto st = img.stat("/usr/local/lib/vmutils/vmutils-reporter.sh");
+  REQUIRE(st);
+  CHECK(st->mode == 0755);
+  CHECK(img.read_file("/usr/local/lib/vmutils/vmutils-reporter.sh") ==
+        std::string(inj::reporter_script()));
+  CHECK(img.read_file("/etc/systemd/system/vmutils-reporter.service").find("vm-agent.service") !=
+        std::string::npos);
+  CHECK(img.read_link("/etc/systemd/system/multi-user.target.wants/vmutils-reporter.service") ==
+        "/etc/systemd/system/vmutils-reporter.service");
+  // Idempotent.
+  auto again = inj::inject(t.image, req, {});
+  CHECK(again.agent_json() == j);
+  CHECK(t.fsck_clean());
+}
+
+TEST_CASE("inject: a spec's reporter, with port and units", "[inject]") {
+  auto r = inj::parse_spec(nlohmann::json::parse(R"({"reporter":{"port":9000,"units":["x"]}})"),
+                           ".", [](const std::string&) { return std::nullopt; });
+  REQUIRE(r.reporter);
+  CHECK(r.reporter->port == 9000);
+  CHECK(r.reporter->units == std::vector<std::string>{"x.service"});
+  CHECK(inj::parse_spec(nlohmann::json::parse(R"({"reporter":true})"), ".", [](const std::string&) {
+          return std::nullopt;
+        }).reporter);
+  CHECK_THROWS_AS(inj::parse_spec(nlohmann::json::parse(R"({"reporter":{"port":0}})"), ".",
+                                  [](const std::string&) { return std::nullopt; }),
+                  Error);
+  CHECK_THROWS_AS(inj::parse_port("70000", "--reporter-port"), Error);
+  CHECK(inj::parse_port("8081", "--reporter-port") == 8081);
+}

@@ -102,6 +102,14 @@ TEST_CASE("a process is named by pid and start time") {
   ::waitpid(child, nullptr, 0);
   CHECK_FALSE(process_alive(child, std::nullopt));
   CHECK(boot_id().size() == 36);
+  // A zombie (ended, not reaped yet) does not run.
+  pid_t z = ::fork();
+  if (z == 0) ::_exit(0);
+  siginfo_t info{};
+  REQUIRE(::waitid(P_PID, static_cast<id_t>(z), &info, WEXITED | WNOWAIT) == 0);
+  CHECK(process_start_time(z).has_value());
+  CHECK_FALSE(process_alive(z, std::nullopt));
+  ::waitpid(z, nullptr, 0);
 }
 
 TEST_CASE("RFC 3339 times") {

@@ -13,7 +13,9 @@ int main(int argc, char** argv) {
   auto& app = tool.app();
   std::string image, spec, env_target, env_mode;
   std::vector<std::string> copies, mkdirs, symlinks, units, envs, env_files;
-  bool dry_run = false, check = false;
+  bool dry_run = false, check = false, reporter = false, persist_journal = false;
+  std::string reporter_port;
+  std::vector<std::string> reporter_units;
   app.add_option("--image", image, "Image to edit, instead of records' rootfs.path")
       ->type_name("FILE");
   app.add_option("--copy", copies, "Copy a host file or folder (repeatable)")
@@ -34,6 +36,15 @@ int main(int argc, char** argv) {
                  "Mode of the env target, owner root:root (default 0600: it holds secrets)")
       ->type_name("MODE");
   app.add_option("--spec", spec, "JSON document with the same operations")->type_name("FILE");
+  app.add_flag("--reporter", reporter,
+               "Install the guest reporter: state blocks on the console for vm-wait-ready");
+  app.add_option("--reporter-port", reporter_port, "Port the reporter watches (default 8080)")
+      ->type_name("PORT");
+  app.add_option("--reporter-unit", reporter_units,
+                 "Unit the reporter watches (repeatable; default: the --unit units)")
+      ->type_name("NAME");
+  app.add_flag("--persist-journal", persist_journal,
+               "Keep the guest's journal on its disk, synced every second (journald drop-in)");
   app.add_flag("--dry-run", dry_run, "Validate and print the plan; write nothing");
   app.add_flag("--check", check,
                "Then preflight each installed unit (as rootfs-inspect check); errors exit 4");
@@ -58,6 +69,17 @@ int main(int argc, char** argv) {
       for (auto& v : inj::parse_env_file(f)) flags.env.push_back(std::move(v));
     for (const auto& a : envs) flags.env.push_back(inj::parse_env(a, getenv));
     if (!env_target.empty()) flags.env_target = inj::check_guest_path(env_target, "--env-target");
+    if ((!reporter_port.empty() || !reporter_units.empty()) && !reporter)
+      throw vmu::Error(vmu::Exit::usage, "usage",
+                       "--reporter-port and --reporter-unit go with --reporter");
+    if (reporter) {
+      inj::ReporterSpec rs;
+      if (!reporter_port.empty()) rs.port = inj::parse_port(reporter_port, "--reporter-port");
+      for (const auto& u : reporter_units)
+        rs.units.push_back(inj::check_unit_name(u, "--reporter-unit"));
+      flags.reporter = std::move(rs);
+    }
+    flags.persist_journal = persist_journal;
     req.merge(std::move(flags), !env_target.empty());
     if (!env_mode.empty()) req.env_mode = inj::parse_mode(env_mode, "--env-mode");
     const inj::Options opts{.dry_run = dry_run,

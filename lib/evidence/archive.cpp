@@ -1,0 +1,847 @@
+#include "evidence/archive.hpp"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "clone/copy.hpp"
+#include "clone/grow.hpp"
+#include "diagnose/lines.hpp"
+#include "diagnose/offline.hpp"
+#include "evidence/journal.hpp"
+#include "evidence/redact.hpp"
+#include "ext4/image.hpp"
+#include "inject/sha256.hpp"
+#include "inspect/check.hpp"
+#include "net/hoststate.hpp"
+#include "util/error.hpp"
+#include "util/fd.hpp"
+#include "util/fs.hpp"
+#include "util/proc.hpp"
+#include "util/time.hpp"
+#include "version.hpp"
+#include "vmm/stop.hpp"
+
+namespace vmu::evidence {
+
+namespace {
+
+constexpr std::size_t kChunk = 1u << 16;
+constexpr std::size_t kMaxImageText = 1u << 20;  // a unit file, the env file
+constexpr std::string_view kStagePrefix = ".vmu-stage-";
+constexpr std::string_view kTempPrefix = ".vmu-archive-";
+
+void write_all(int fd, std::string_view data, const fs::path& what) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      throw sys_error(err == ENOSPC || err == EDQUOT ? Exit::exhausted : Exit::failed,
+                      fmt::format("writing '{}'", what.string()), err);
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+const Json* object_of(const Json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_object() ? &*it : nullptr;
+}
+std::string string_of(const Json* j, const char* key) {
+  if (!j) return {};
+  auto it = j->find(key);
+  return it != j->end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// A private folder for the staged members, removed with everything in it.
+class Staging {
+ public:
+  Staging(const fs::path& out_dir, std::vector<RedactRule> rules) : rules_(std::move(rules)) {
+    std::string tmpl = (out_dir / (std::string(kStagePrefix) + "XXXXXX")).string();
+    if (!::mkdtemp(tmpl.data()))
+      throw sys_error(fmt::format("creating a staging folder in '{}'", out_dir.string()), errno);
+    dir_ = tmpl;
+  }
+  ~Staging() {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  Staging(const Staging&) = delete;
+  Staging& operator=(const Staging&) = delete;
+
+  const fs::path& dir() const { return dir_; }
+
+  // One member being written: source bytes in, redacted bytes staged.
+  class Writer {
+   public:
+    Writer(Staging& s, std::string name, std::string source, std::uint64_t limit)
+        : s_(s), redactor_(s.rules_), limit_(limit) {
+      m_.name = std::move(name);
+      m_.source = std::move(source);
+      path_ = s.dir_ / fmt::format("{:03}", s.members_.size() + s.open_++);
+      fd_ = Fd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+      if (!fd_) throw sys_error(fmt::format("creating '{}'", path_.string()), errno);
+    }
+    // False once the limit is reached (the rest is dropped, the member
+    // marked truncated).
+    bool write(std::string_view in) {
+      if (in_ + in.size() > limit_) {
+        in = in.substr(0, static_cast<std::size_t>(limit_ - in_));
+        m_.truncated = true;
+      }
+      in_ += in.size();
+      out_.clear();
+      redactor_.feed(in, out_);
+      emit();
+      return !m_.truncated;
+    }
+    Member close() {
+      out_.clear();
+      redactor_.finish(out_);
+      emit();
+      if (m_.truncated) {
+        out_ = fmt::format("\n[vmutils: truncated here: the source is over the {} byte limit]\n",
+                           limit_);
+        emit();
+      }
+      fd_.reset();
+      m_.sha256 = hash_.hex();
+      s_.replacements_ += redactor_.replaced();
+      --s_.open_;
+      s_.members_.push_back({m_, path_});
+      return m_;
+    }
+
+   private:
+    void emit() {
+      if (out_.empty()) return;
+      write_all(fd_.get(), out_, path_);
+      hash_.update(out_);
+      m_.size += out_.size();
+    }
+    Staging& s_;
+    Redactor redactor_;
+    std::uint64_t limit_;
+    std::uint64_t in_ = 0;
+    Member m_;
+    fs::path path_;
+    Fd fd_;
+    inject::Sha256 hash_;
+    std::string out_;
+  };
+
+  Member add_text(const std::string& name, const std::string& source, std::string_view text) {
+    Writer w(*this, name, source, UINT64_MAX);
+    w.write(text);
+    return w.close();
+  }
+
+  struct Staged {
+    Member member;
+    fs::path path;
+  };
+  const std::vector<Staged>& members() const { return members_; }
+  std::uint64_t replacements() const { return replacements_; }
+  const std::vector<RedactRule>& rules() const { return rules_; }
+
+ private:
+  fs::path dir_;
+  std::vector<RedactRule> rules_;
+  std::vector<Staged> members_;
+  std::size_t open_ = 0;
+  std::uint64_t replacements_ = 0;
+};
+
+// Copies a host file up to its size now (a log still being written is
+// copied as far as it is), calling `also` with each chunk too.
+std::optional<std::string> copy_host_file(Staging& st, const std::string& name, const fs::path& p,
+                                          std::uint64_t limit,
+                                          const std::function<void(std::string_view)>& also,
+                                          std::vector<Member>& members) {
+  Fd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (!fd) return fmt::format("cannot open '{}': {}", p.string(), std::strerror(errno));
+  struct stat sb {};
+  if (::fstat(fd.get(), &sb) != 0) return fmt::format("cannot stat '{}'", p.string());
+  if (!S_ISREG(sb.st_mode)) return fmt::format("'{}' is not a regular file", p.string());
+  const auto size = static_cast<std::uint64_t>(sb.st_size);
+  Staging::Writer w(st, name, p.string(), limit);
+  std::string buf(kChunk, '\0');
+  std::uint64_t done = 0;
+  while (done < size) {
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, size - done));
+    const ssize_t n = ::read(fd.get(), buf.data(), want);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw sys_error(fmt::format("reading '{}'", p.string()), errno);
+    if (n == 0) break;  // truncated under us: what was there
+    const std::string_view chunk(buf.data(), static_cast<std::size_t>(n));
+    done += chunk.size();
+    if (also) also(chunk);
+    if (!w.write(chunk)) break;
+  }
+  members.push_back(w.close());
+  return std::nullopt;
+}
+
+// Stale staging folders and temporary archives of killed runs (over an hour old).
+void remove_stale(const fs::path& dir) {
+  std::error_code ec;
+  const auto now = fs::file_time_type::clock::now();
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string n = e.path().filename().string();
+    if (!n.starts_with(kStagePrefix) && !n.starts_with(kTempPrefix)) continue;
+    std::error_code ec2;
+    const auto t = fs::last_write_time(e.path(), ec2);
+    if (!ec2 && now - t > std::chrono::hours(1)) fs::remove_all(e.path(), ec2);
+  }
+}
+
+// libarchive's output: to the temporary file, hashed on the way.
+struct TarOut {
+  int fd = -1;
+  fs::path path;
+  inject::Sha256 hash;
+  std::uint64_t size = 0;
+  int err = 0;
+};
+
+la_ssize_t tar_write(struct archive*, void* user, const void* buf, size_t n) {
+  auto* o = static_cast<TarOut*>(user);
+  const std::string_view data(static_cast<const char*>(buf), n);
+  std::string_view rest = data;
+  while (!rest.empty()) {
+    const ssize_t w = ::write(o->fd, rest.data(), rest.size());
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) {
+      o->err = errno;
+      return -1;
+    }
+    rest.remove_prefix(static_cast<std::size_t>(w));
+  }
+  o->hash.update(data);
+  o->size += n;
+  return static_cast<la_ssize_t>(n);
+}
+
+void write_tar(const std::vector<std::pair<std::string, fs::path>>& entries, TarOut& out) {
+  struct archive* a = archive_write_new();
+  if (!a) throw Error(Exit::failed, "libarchive: out of memory");
+  struct Guard {
+    struct archive* a;
+    ~Guard() { archive_write_free(a); }
+  } guard{a};
+  auto check = [&](int rc, const std::string& doing) {
+    if (rc == ARCHIVE_OK || rc == ARCHIVE_WARN) return;
+    if (out.err)
+      throw sys_error(out.err == ENOSPC || out.err == EDQUOT ? Exit::exhausted : Exit::failed,
+                      fmt::format("writing archive '{}'", out.path.string()), out.err);
+    throw Error(Exit::failed, fmt::format("{} of '{}': {}", doing, out.path.string(),
+                                          archive_error_string(a) ? archive_error_string(a) : "?"));
+  };
+  check(archive_write_add_filter_gzip(a), "setting up gzip");
+  check(archive_write_set_format_pax_restricted(a), "setting up tar");
+  check(archive_write_open(a, &out, nullptr, tar_write, nullptr), "opening");
+  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::string buf(kChunk, '\0');
+  for (const auto& [name, path] : entries) {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw sys_error(fmt::format("reading staged '{}'", path.string()), errno);
+    struct stat sb {};
+    ::fstat(fd.get(), &sb);
+    struct archive_entry* e = archive_entry_new();
+    struct EntryGuard {
+      struct archive_entry* e;
+      ~EntryGuard() { archive_entry_free(e); }
+    } eg{e};
+    archive_entry_set_pathname(e, name.c_str());
+    archive_entry_set_size(e, sb.st_size);
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_entry_set_mtime(e, now, 0);
+    check(archive_write_header(a, e), "writing a header");
+    for (;;) {
+      const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw sys_error(fmt::format("reading staged '{}'", path.string()), errno);
+      if (n == 0) break;
+      if (archive_write_data(a, buf.data(), static_cast<std::size_t>(n)) < 0)
+        check(ARCHIVE_FATAL, "writing data");
+    }
+  }
+  check(archive_write_close(a), "finishing");
+}
+
+std::vector<std::string> json_strings(const Json* j, const char* key) {
+  std::vector<std::string> out;
+  if (!j) return out;
+  auto it = j->find(key);
+  if (it == j->end() || !it->is_array()) return out;
+  for (const auto& v : *it)
+    if (v.is_string()) out.push_back(v.get<std::string>());
+  return out;
+}
+
+bool safe_member_path(std::string_view p) {
+  if (p.empty() || p.front() != '/') return false;
+  for (const auto& part : fs::path(p))
+    if (part == "..") return false;
+  return true;
+}
+
+// The VM's image, opened read-only. One whose ext4 journal needs recovery
+// (the VM runs, or was stopped hard) holds its latest metadata — a journal
+// file created a few seconds before a SIGKILL, say — only in that journal:
+// it is copied into `work` (reflink, else a sparse copy) and the journal is
+// replayed on the copy (e2fsck -E journal_only), so those files are seen.
+// The image itself is never changed. When that fails, the image is read as
+// it is, and `note` says so.
+struct OpenedImage {
+  std::optional<ext4::Image> img;
+  fs::path copy;     // the replayed copy, removed by release()
+  std::string note;  // how it was read, for the manifest
+  std::string problem;
+  void release() {
+    img.reset();
+    std::error_code ec;
+    if (!copy.empty()) fs::remove(copy, ec);
+    copy.clear();
+  }
+};
+
+OpenedImage open_image(const std::string& path, const fs::path& work, const StopFn& stop) {
+  OpenedImage o;
+  try {
+    o.img = ext4::Image::open(path, ext4::Access::read_only, ext4::Dirty::refuse);
+    o.note = "read as it is (clean)";
+    return o;
+  } catch (const Error& e) {
+    if (e.reason() != "needs_recovery") {
+      try {
+        o.img = ext4::Image::open(path, ext4::Access::read_only, ext4::Dirty::allow);
+        o.note = fmt::format("read as it is ({})", e.what());
+      } catch (const Error& e2) {
+        o.problem = e2.what();
+      }
+      return o;
+    }
+  }
+  std::string why;
+  try {
+    Fd src(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!src) throw sys_error(fmt::format("opening '{}'", path), errno);
+    struct stat sb {};
+    if (::fstat(src.get(), &sb) != 0) throw sys_error(fmt::format("stat of '{}'", path), errno);
+    o.copy = work / "rootfs-replayed.ext4";
+    Fd dst(::open(o.copy.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!dst) throw sys_error(fmt::format("creating '{}'", o.copy.string()), errno);
+    if (try_reflink(src.get(), dst.get()) != 0)
+      sparse_copy(src.get(), dst.get(), static_cast<std::uint64_t>(sb.st_size), path, o.copy, stop);
+    dst.reset();
+    const CommandResult r =
+        run_command({"e2fsck", "-E", "journal_only", "-y", o.copy.string()}, stop);
+    if (r.status > 1)  // 0 nothing to do, 1 replayed
+      why = fmt::format("e2fsck -E journal_only exited {}", r.status);
+    else
+      o.img = ext4::Image::open(o.copy, ext4::Access::read_only, ext4::Dirty::allow);
+  } catch (const Error& e) {
+    if (e.code() == Exit::interrupted) throw;
+    why = e.what();
+  }
+  if (o.img) {
+    o.note =
+        "its journal needed recovery (the VM ran or was stopped hard): read from a private "
+        "copy with the journal replayed";
+    return o;
+  }
+  o.release();
+  try {
+    o.img = ext4::Image::open(path, ext4::Access::read_only, ext4::Dirty::allow);
+    o.note = fmt::format(
+        "its journal needed recovery, and replaying it on a copy failed ({}): "
+        "read as it is, the latest writes may be missing",
+        why);
+  } catch (const Error& e2) {
+    o.problem = e2.what();
+  }
+  return o;
+}
+
+}  // namespace
+
+nlohmann::json Member::to_json() const {
+  nlohmann::json j = {{"name", name}, {"size", size}, {"sha256", sha256}, {"source", source}};
+  if (truncated) j["truncated"] = true;
+  return j;
+}
+
+nlohmann::json ArchiveResult::section() const {
+  nlohmann::json miss = nlohmann::json::array();
+  for (const auto& m : missing) miss.push_back(m.item);
+  return {{"path", path.string()},
+          {"size", size},
+          {"sha256", sha256},
+          {"created", created},
+          {"members", members.size()},
+          {"missing", miss},
+          {"redacted_keys", redacted_keys}};
+}
+
+nlohmann::json manifest_json(const std::string& id, const std::string& created,
+                             const std::string& made_by, const std::vector<Member>& members,
+                             const std::vector<Missing>& missing,
+                             const std::vector<std::string>& redacted_keys,
+                             const std::vector<std::string>& short_keys,
+                             const std::vector<std::string>& absent_keys,
+                             std::uint64_t replacements, const nlohmann::json& image) {
+  nlohmann::json ms = nlohmann::json::array();
+  for (const auto& m : members) ms.push_back(m.to_json());
+  nlohmann::json miss = nlohmann::json::array();
+  for (const auto& m : missing) miss.push_back({{"item", m.item}, {"why", m.why}});
+  return {{"v", 1},
+          {"id", id},
+          {"created", created},
+          {"made_by", made_by},
+          {"members", ms},
+          {"missing", miss},
+          {"image", image},
+          {"redaction",
+           {{"keys", redacted_keys},
+            {"short", short_keys},
+            {"absent", absent_keys},
+            {"min_bytes", kMinRedactBytes},
+            {"replacements", replacements}}},
+          {"note",
+           "manifest.json does not list itself; the archive's own SHA-256 is in the record's "
+           "archive section"}};
+}
+
+ArchiveResult make_archive(const Record& rec, const State& st, const ArchiveOptions& opts) {
+  auto check_stop = [&] {
+    if (opts.stop && opts.stop()) throw Error(Exit::interrupted, "interrupted");
+  };
+  const Json& j = rec.json();
+  const Json* net = object_of(j, "net");
+  const Json* vmm = object_of(j, "vmm");
+  const Json* agent = object_of(j, "agent");
+  const Json* rootfs = object_of(j, "rootfs");
+  const std::string id = rec.id();
+  std::vector<Missing> missing;
+
+  const fs::path out_dir = opts.out_dir.empty() ? st.archive_dir() : opts.out_dir;
+  make_dirs(out_dir, 0750);
+  remove_stale(out_dir);
+
+  // 1. The image, read-only (a running VM's too), in a private work folder.
+  Staging work(out_dir, {});
+  const std::string rootfs_path = string_of(rootfs, "path");
+  OpenedImage opened;
+  if (rootfs_path.empty())
+    opened.problem = "the record names no rootfs (rootfs.path)";
+  else
+    opened = open_image(rootfs_path, work.dir(), opts.stop);
+  std::optional<ext4::Image>& img = opened.img;
+  const std::string& image_problem = opened.problem;
+  const std::string img_note = opened.note;
+  if (!img) missing.push_back({"rootfs", image_problem});
+
+  // 2. What to redact: the values of agent.env_keys and --redact, from the
+  //    image's env file.
+  std::set<std::string> keys;
+  for (auto& k : json_strings(agent, "env_keys")) keys.insert(k);
+  for (const auto& k : opts.redact) keys.insert(k);
+  std::string env_path = string_of(agent, "env_file");
+  if (env_path.empty()) env_path = "/etc/environment";
+  std::optional<std::string> env_text;
+  if (img) {
+    try {
+      auto s = img->stat(env_path, ext4::Follow::yes);
+      if (s && s->type == ext4::FileType::regular)
+        env_text = img->read_file(env_path, kMaxImageText);
+    } catch (const Error& e) {
+      if (!keys.empty())
+        throw Error(Exit::failed, "cannot_redact",
+                    fmt::format("reading {} from '{}' to redact {}: {}; refusing to archive text "
+                                "that may hold their values",
+                                env_path, rootfs_path, fmt::join(keys, ", "), e.what()));
+    }
+  } else if (!keys.empty()) {
+    throw Error(Exit::failed, "cannot_redact",
+                fmt::format("cannot read the values of {} to redact them: {}; refusing to archive "
+                            "text that may hold them",
+                            fmt::join(keys, ", "), image_problem));
+  }
+  const RuleSet rules = make_rules(keys, env_values(env_text.value_or("")));
+
+  Staging stage(out_dir, rules.rules);
+  std::vector<Member> members;
+  auto add_text = [&](const std::string& name, const std::string& source, std::string_view text) {
+    members.push_back(stage.add_text(name, source, text));
+  };
+
+  // 3. The record, the logs.
+  add_text("record.json", "the record",
+           j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n");
+  const std::string console_path = string_of(vmm, "console_log");
+  const std::uint64_t judged_limit =
+      std::min<std::uint64_t>(opts.console_judged_bytes.value_or(UINT64_MAX), kMaxAnalysedBytes);
+  std::string console_text;  // what the analysis reads
+  std::uint64_t console_bytes = 0;
+  bool have_console = false;
+  if (console_path.empty()) {
+    missing.push_back({"console.log", "the record names no console log (vmm.console_log)"});
+  } else {
+    auto why = copy_host_file(
+        stage, "console.log", console_path, kMaxLogBytes,
+        [&](std::string_view c) {
+          console_bytes += c.size();
+          if (console_text.size() < judged_limit)
+            console_text.append(c.substr(0, static_cast<std::size_t>(std::min<std::uint64_t>(
+                                                c.size(), judged_limit - console_text.size()))));
+        },
+        members);
+    if (why)
+      missing.push_back({"console.log", *why});
+    else
+      have_console = true;
+  }
+  check_stop();
+  std::deque<char> vmm_tail;
+  if (const std::string p = string_of(vmm, "log"); p.empty()) {
+    missing.push_back({"vmm.log", "the record names no VMM log (vmm.log)"});
+  } else if (auto why = copy_host_file(
+                 stage, "vmm.log", p, kMaxLogBytes,
+                 [&](std::string_view c) {
+                   vmm_tail.insert(vmm_tail.end(), c.begin(), c.end());
+                   while (vmm_tail.size() > 2048) vmm_tail.pop_front();
+                 },
+                 members)) {
+    missing.push_back({"vmm.log", *why});
+  }
+  check_stop();
+
+  // 4. From the image: the env file, the agent units and drop-ins, the
+  //    preflight, the journal.
+  std::vector<diagnose::UnitFacts> facts = diagnose::units_from_record(j);
+  std::vector<std::string> unit_names;
+  for (const auto& f : facts) unit_names.push_back(f.name);
+  std::vector<inspect::Finding> preflight;
+  std::optional<std::uint64_t> journal_entries;
+  if (img) {
+    if (env_text)
+      add_text("rootfs" + env_path, "image:" + env_path, redact_env_file(*env_text, keys));
+    else
+      missing.push_back({"rootfs" + env_path, fmt::format("{} is not in the image", env_path)});
+    std::set<std::string> taken;
+    nlohmann::json pre = nlohmann::json::array();
+    const std::vector<std::string> env_keys = json_strings(agent, "env_keys");
+    for (auto& f : facts) {
+      std::vector<inspect::Finding> found;
+      try {
+        found = inspect::check_unit(*img, {f.name, env_keys});
+      } catch (const Error& e) {
+        missing.push_back({"preflight of " + f.name, e.what()});
+        continue;
+      }
+      for (const auto& fd : found) {
+        preflight.push_back(fd);
+        if (fd.code != "unit_file") continue;
+        std::vector<std::string> files{fd.evidence.value("path", std::string())};
+        if (fd.evidence.contains("dropins") && fd.evidence["dropins"].is_array())
+          for (const auto& d : fd.evidence["dropins"])
+            if (d.is_string()) files.push_back(d.get<std::string>());
+        for (std::size_t i = 0; i < files.size(); ++i) {
+          const std::string& p = files[i];
+          if (!safe_member_path(p) || !taken.insert(p).second) continue;
+          try {
+            const std::string text = img->read_file(p, kMaxImageText);
+            if (i == 0) diagnose::add_unit_file(f, text);
+            add_text("rootfs" + p, "image:" + p, text);
+          } catch (const Error& e) {
+            missing.push_back({"rootfs" + p, e.what()});
+          }
+        }
+      }
+      nlohmann::json fj = nlohmann::json::array();
+      for (const auto& fd : found) fj.push_back(fd.json());
+      pre.push_back({{"unit", f.name}, {"summary", inspect::summary(found)}, {"findings", fj}});
+    }
+    if (facts.empty())
+      missing.push_back({"preflight.json", "the record names no agent units (agent.units)"});
+    else
+      add_text("preflight.json", "rootfs-inspect check", pre.dump(2) + "\n");
+    check_stop();
+
+    // The journal: files copied out of the image, read with sd-journal.
+    const fs::path jdir = stage.dir() / "journal-files";
+    fs::create_directories(jdir);
+    std::string why;
+    std::optional<JournalFiles> jf;
+    try {
+      jf = extract_journal(*img, jdir, kMaxJournalBytes, why);
+    } catch (const Error& e) {
+      why = e.what();
+    }
+    if (jf) {
+      for (const auto& s : jf->skipped) missing.push_back({"journal file", s});
+      Staging::Writer text(stage, "journal/journal.txt",
+                           fmt::format("image:{}/{}", kJournalDir, jf->machine_id),
+                           kMaxExportBytes);
+      Staging::Writer exp(stage, "journal/journal.export",
+                          fmt::format("image:{}/{}", kJournalDir, jf->machine_id), kMaxExportBytes);
+      try {
+        bool room = true;
+        const JournalRead r = read_journal(jf->files, [&](const JournalEntry& e) {
+          JournalEntry red = e;
+          for (auto& [name, value] : red.fields) value = redact(stage.rules(), value);
+          room = text.write(text_line(red)) && room;
+          room = exp.write(export_entry(red)) && room;
+          return room;
+        });
+        journal_entries = r.entries;
+        if (r.bad_fields)
+          missing.push_back(
+              {"journal fields", fmt::format("{} fields could not be read (a torn end of a file "
+                                             "the guest was writing)",
+                                             r.bad_fields)});
+      } catch (const Error& e) {
+        missing.push_back({"journal", e.what()});
+      }
+      members.push_back(text.close());
+      members.push_back(exp.close());
+      std::error_code ec;
+      fs::remove_all(jdir, ec);
+    } else {
+      missing.push_back({"journal", why});
+    }
+  }
+  opened.release();  // the replayed copy can be large: gone before the tar is written
+  check_stop();
+
+  // 5. The console analysis (the same one vm-wait-ready runs), offline.
+  std::optional<diagnose::OfflineResult> analysis;
+  std::optional<std::size_t> failure_line;
+  const auto req = vmm::stop_request(rec);
+  const pid_t pid = req ? req->pid : -1;
+  const std::optional<std::uint64_t> start_time = req ? req->start_time : std::nullopt;
+  const bool alive = pid > 0 && !opts.vmm_stopped_by_caller && process_alive(pid, start_time);
+  std::string vmm_state;
+  if (opts.vmm_stopped_by_caller)
+    vmm_state = fmt::format("stopped by {} ({})", opts.made_by, opts.vmm_stop_words);
+  else if (alive)
+    vmm_state = fmt::format("running (pid {}): logs copied as far as they were written", pid);
+  else if (pid > 0)
+    vmm_state = fmt::format("gone (pid {} no longer runs)", pid);
+  else
+    vmm_state = "never launched (the record has no vmm.pid)";
+  if (have_console) {
+    diagnose::Catalog catalog;
+    diagnose::OfflineInput in;
+    in.console = console_text;
+    in.units = facts;
+    in.vmm_exited = pid > 0 && !alive && !opts.vmm_stopped_by_caller;
+    in.vmm_pid = pid;
+    in.vmm_status = "it was found gone when the evidence was archived";
+    std::string tail(vmm_tail.begin(), vmm_tail.end());
+    std::vector<std::string> lines;
+    for (std::size_t i = 0; i < tail.size();) {
+      const auto nl = tail.find('\n', i);
+      std::string l = diagnose::clean_line(tail.substr(i, nl - i));
+      if (!l.empty()) lines.push_back(std::move(l));
+      if (nl == std::string::npos) break;
+      i = nl + 1;
+    }
+    if (lines.size() > 5) lines.erase(lines.begin(), lines.end() - 5);
+    in.vmm_log_tail = lines;
+    in.reporter = agent && agent->contains("reporter");
+    analysis = diagnose::analyse_offline(catalog, in);
+    // Where the failure is in the file, for "what to look at next".
+    if (analysis->verdict && !analysis->verdict->evidence.empty()) {
+      const std::string& want = analysis->verdict->evidence.front();
+      std::size_t n = 0;
+      for (std::size_t i = 0; i < console_text.size();) {
+        const auto nl = console_text.find('\n', i);
+        ++n;
+        const std::string_view raw =
+            std::string_view(console_text).substr(i, nl == std::string::npos ? nl : nl - i);
+        if (raw.size() <= diagnose::kMaxConsoleLine &&
+            diagnose::clean_line(raw).find(want) != std::string::npos) {
+          failure_line = n;
+          break;
+        }
+        if (nl == std::string::npos) break;
+        i = nl + 1;
+      }
+    }
+    const auto& a = analysis->analysis;
+    if (a.report) {
+      add_text("reporter.json", "console (vmu-report blocks)",
+               nlohmann::json{{"seq", a.report->seq},
+                              {"summary", a.report->summary()},
+                              {"block", a.report->to_json()}}
+                       .dump(2) +
+                   "\n");
+    } else {
+      missing.push_back({"reporter.json", in.reporter
+                                              ? "no complete reporter block on the console"
+                                              : "no guest reporter in this VM (agent-inject "
+                                                "--reporter installs one)"});
+    }
+  }
+
+  // 6. The host's view of the network.
+  const std::string ip = string_of(net, "ip"), tap = string_of(net, "tap"),
+                    bridge = string_of(net, "bridge");
+  std::optional<LinkState> tap_state;
+  std::optional<Neighbour> neighbour;
+  if (net) {
+    nlohmann::json hn = nlohmann::json::object();
+    if (!tap.empty()) {
+      tap_state = read_link_state(tap);
+      hn["tap"] = tap_state->to_json();
+    }
+    if (!bridge.empty()) hn["bridge"] = read_link_state(bridge).to_json();
+    if (!ip.empty()) {
+      neighbour = read_neighbour(ip, bridge);
+      if (!neighbour) neighbour = read_neighbour(ip);
+      hn["neighbour"] = neighbour ? neighbour->to_json() : nlohmann::json(nullptr);
+    }
+    hn["ip"] = ip;
+    add_text("host/network.json", "/sys/class/net, rtnetlink", hn.dump(2) + "\n");
+    if (const std::string dh = string_of(net, "dhcp_host_file"); dh.empty()) {
+      missing.push_back(
+          {"host/dhcp-host", "the record names no DHCP host file (net.dhcp_host_file)"});
+    } else if (auto why = copy_host_file(stage, "host/dhcp-host", dh, 1u << 16, {}, members)) {
+      missing.push_back({"host/dhcp-host", *why});
+    }
+  } else {
+    missing.push_back({"host/network.json", "the record has no net section"});
+  }
+
+  // 7. summary.txt and manifest.json.
+  const auto now = std::chrono::system_clock::now();
+  ArchiveResult res;
+  res.created = to_rfc3339(now);
+  res.redacted_keys = rules.keys;
+  res.short_keys = rules.short_;
+  res.absent_keys = rules.absent;
+  SummaryInput si;
+  si.id = id;
+  si.made_at = res.created;
+  si.made_by = fmt::format("{} {}", opts.made_by, kVersion);
+  si.record = j;
+  si.vmm_state = vmm_state;
+  si.console = analysis;
+  si.console_bytes = console_bytes;
+  si.console_judged = std::min<std::uint64_t>(console_bytes, judged_limit);
+  si.failure_line = failure_line;
+  si.preflight = preflight;
+  si.units = unit_names;
+  si.journal_entries = journal_entries;
+  si.tap = tap_state;
+  si.neighbour = neighbour;
+  si.ip = ip;
+  si.rootfs = rootfs_path;
+  si.rootfs_kept = !opts.rootfs_will_be_removed;
+  si.image_note = img_note;
+  for (const auto& m : members) si.members.push_back(m.name);
+  si.missing = missing;
+  si.redacted_keys = rules.keys;
+  si.short_keys = rules.short_;
+  si.absent_keys = rules.absent;
+  si.replacements = stage.replacements();
+  const Member summary = stage.add_text("summary.txt", "vm-logs-archive", compose_summary(si));
+  const std::uint64_t replaced = stage.replacements();
+  std::vector<Member> listed{summary};
+  listed.insert(listed.end(), members.begin(), members.end());
+  const Member manifest = stage.add_text(
+      "manifest.json", "vm-logs-archive",
+      manifest_json(
+          id, res.created, si.made_by, listed, missing, rules.keys, rules.short_, rules.absent,
+          replaced,
+          {{"path", rootfs_path}, {"read", img_note.empty() ? Json(nullptr) : Json(img_note)}})
+              .dump(2) +
+          "\n");
+  check_stop();
+
+  // 8. The tar.gz: under a temporary name, then linked to its own.
+  std::map<std::string, fs::path> staged;
+  for (const auto& s : stage.members()) staged[s.member.name] = s.path;
+  std::string base;
+  unsigned n = 0;
+  std::string tmpl = (out_dir / (std::string(kTempPrefix) + "XXXXXX")).string();
+  Fd tfd(::mkostemp(tmpl.data(), O_CLOEXEC));
+  if (!tfd)
+    throw sys_error(fmt::format("creating a temporary archive in '{}'", out_dir.string()), errno);
+  const fs::path tmp = tmpl;
+  struct TmpGuard {
+    fs::path p;
+    ~TmpGuard() {
+      std::error_code ec;
+      if (!p.empty()) fs::remove(p, ec);
+    }
+  } tmp_guard{tmp};
+  ::fchmod(tfd.get(), 0640);
+  // The folder inside is named like the archive; the name is fixed before
+  // writing and only its -N suffix may change if taken meanwhile.
+  for (;; ++n) {
+    const std::string name = archive_name(id, now, n);
+    std::error_code ec;
+    if (!fs::exists(out_dir / name, ec)) {
+      base = name.substr(0, name.size() - std::string_view(".tar.gz").size());
+      break;
+    }
+    if (n > 1000) throw Error(Exit::failed, "too many archives of this VM in one second");
+  }
+  std::vector<std::pair<std::string, fs::path>> entries;
+  std::vector<std::string> order{"summary.txt", "manifest.json"};
+  for (const auto& m : members) order.push_back(m.name);
+  for (const auto& name : order) entries.emplace_back(base + "/" + name, staged.at(name));
+  TarOut out;
+  out.fd = tfd.get();
+  out.path = tmp;
+  write_tar(entries, out);
+  if (::fsync(tfd.get()) != 0) throw sys_error(fmt::format("syncing '{}'", tmp.string()), errno);
+  tfd.reset();
+  fs::path final_path = out_dir / (base + ".tar.gz");
+  // link(2) never replaces: a name taken since we looked (another archiver
+  // in the same second) moves this one to the next suffix.
+  while (::link(tmp.c_str(), final_path.c_str()) != 0) {
+    if (errno != EEXIST)
+      throw sys_error(fmt::format("naming archive '{}'", final_path.string()), errno);
+    if (++n > 1000) throw Error(Exit::failed, "too many archives of this VM in one second");
+    final_path = out_dir / archive_name(id, now, n);
+  }
+  sync_dir(out_dir);
+  res.path = final_path;
+  res.size = out.size;
+  res.sha256 = out.hash.hex();
+  res.members = listed;
+  res.members.push_back(manifest);
+  res.missing = missing;
+  res.replacements = replaced;
+  if (analysis)
+    res.verdict = analysis->verdict ? fmt::format("{}{}", analysis->verdict->reason,
+                                                  analysis->verdict->unit.empty()
+                                                      ? ""
+                                                      : " (" + analysis->verdict->unit + ")")
+                                    : "no failure on the console";
+
+  // 9. Retention, in the state's own archive folder only.
+  if (opts.keep || opts.max_bytes)
+    res.pruned = prune(out_dir, opts.keep, opts.max_bytes, final_path.filename().string());
+  return res;
+}
+
+}  // namespace vmu::evidence
