@@ -84,7 +84,7 @@ void add_unit_file(UnitFacts& f, std::string_view text) {
   if (auto* s = cfg.last("Service", "SyslogIdentifier")) add_ident(s->value);
 }
 
-nlohmann::json UnitState::to_json() const {
+nlohmann::json UnitState::to_json(std::int64_t start_ms) const {
   nlohmann::json j = nlohmann::json::object();
   std::string state = "not_started";
   if (start_limit || restarts >= 3)
@@ -98,9 +98,10 @@ nlohmann::json UnitState::to_json() const {
   else if (starting_ms)
     state = "starting";
   j["state"] = state;
-  if (starting_ms) j["starting_ms"] = *starting_ms;
-  if (started_ms) j["started_ms"] = *started_ms;
-  if (ended_ms) j["ended_ms"] = *ended_ms;
+  auto rel = [&](std::int64_t t) { return std::max<std::int64_t>(t - start_ms, 0); };
+  if (starting_ms) j["starting_ms"] = rel(*starting_ms);
+  if (started_ms) j["started_ms"] = rel(*started_ms);
+  if (ended_ms) j["ended_ms"] = rel(*ended_ms);
   if (runs) j["runs"] = runs;
   if (restarts) j["restarts"] = restarts;
   if (!result.empty()) j["result"] = result;

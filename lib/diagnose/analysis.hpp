@@ -65,7 +65,8 @@ struct UnitState {
   std::vector<TimedLine> evidence;  // systemd's lines about the unit
   std::vector<TimedLine> output;    // the unit's own processes' lines (last few)
   bool ever_started() const { return started_ms.has_value(); }
-  nlohmann::json to_json() const;
+  // Times relative to `start_ms`.
+  nlohmann::json to_json(std::int64_t start_ms = 0) const;
 };
 
 struct Finding {

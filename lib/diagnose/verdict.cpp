@@ -589,7 +589,7 @@ nlohmann::json ready_json(const Verdict& v, const Analysis& a, const ProbeState&
   if (p.ok_ms) ms["answered"] = std::max<std::int64_t>(*p.ok_ms - cfg.start_ms, 0);
   j["milestones"] = ms;
   nlohmann::json us = nlohmann::json::object();
-  for (const auto& [name, s] : a.units) us[name] = s.to_json();
+  for (const auto& [name, s] : a.units) us[name] = s.to_json(cfg.start_ms);
   if (!us.empty()) j["units"] = us;
   j["attempts"] = p.attempts;
   j["last_error"] = p.last == Outcome::ok ? "" : p.describe();

@@ -1,0 +1,142 @@
+#include "cli/stream.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace vmu::cli {
+
+RecordStream::RecordStream(Tool& tool) : tool_(tool), state_(tool.state()), out_(STDOUT_FILENO) {
+  if (tool.has_ids()) {
+    from_ids_ = true;
+    for (const auto& id : tool.ids()) pending_.push_back(state_.load(id));
+    return;
+  }
+  if (::isatty(STDIN_FILENO) == 1)
+    throw Error(Exit::usage,
+                fmt::format("no records: pipe records into {} (e.g. from fc-launch), or name a VM "
+                            "with --id",
+                            tool.name()));
+  struct stat st {};
+  if (::fstat(STDIN_FILENO, &st) != 0) throw sys_error("examining standard input", errno);
+  pollable_ = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISCHR(st.st_mode);
+  if (S_ISCHR(st.st_mode)) {
+    // /dev/null and friends: epoll refuses some character devices.
+    pollable_ = false;
+  }
+}
+
+int RecordStream::input_fd() const {
+  return (!done_ && !from_ids_ && pollable_) ? STDIN_FILENO : -1;
+}
+
+void RecordStream::note(Exit code) {
+  if (first_ == Exit::ok) first_ = code;
+}
+
+void RecordStream::take_line(std::string_view line, std::vector<Record>& out) {
+  ++line_no_;
+  std::size_t b = 0, e = line.size();
+  while (b < e && (line[b] == ' ' || line[b] == '\t' || line[b] == '\r')) ++b;
+  while (e > b && (line[e - 1] == ' ' || line[e - 1] == '\t' || line[e - 1] == '\r')) --e;
+  if (b == e) return;
+  std::optional<Record> rec;
+  try {
+    rec = Record::parse(line.substr(b, e - b));
+  } catch (const Error& err) {
+    tool_.log().error("standard input line {}: {}", line_no_, err.what());
+    note(err.code());
+    return;
+  }
+  if (rec->failed()) {
+    // Failed upstream: passed on untouched, not saved again, no exit code.
+    if (!out_.write(rec->dump())) throw Error(Exit::failed, "standard output was closed");
+    return;
+  }
+  out.push_back(std::move(*rec));
+}
+
+std::vector<Record> RecordStream::read_available() {
+  std::vector<Record> out;
+  if (from_ids_) {
+    done_ = true;
+    for (auto& r : pending_) {
+      if (r.failed()) {
+        if (!out_.write(r.dump())) throw Error(Exit::failed, "standard output was closed");
+      } else {
+        out.push_back(std::move(r));
+      }
+    }
+    pending_.clear();
+    return out;
+  }
+  if (done_) return out;
+  char chunk[65536];
+  // A pipe: one read (epoll said it is readable). Anything else: to its end.
+  for (;;) {
+    const ssize_t n = ::read(STDIN_FILENO, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) {
+      if (Tool::interrupted()) return out;
+      continue;
+    }
+    if (n < 0) throw sys_error("reading standard input", errno);
+    if (n == 0) {
+      if (!buf_.empty() && !skipping_) take_line(buf_, out);
+      buf_.clear();
+      done_ = true;
+      return out;
+    }
+    std::string_view data(chunk, static_cast<std::size_t>(n));
+    while (!data.empty()) {
+      const auto nl = data.find('\n');
+      const std::string_view piece = data.substr(0, nl);
+      if (skipping_) {
+        if (nl == std::string_view::npos) break;
+        skipping_ = false;
+        data.remove_prefix(nl + 1);
+        continue;
+      }
+      if (buf_.size() + piece.size() > kMaxLineBytes) {
+        ++line_no_;
+        tool_.log().error("standard input line {}: longer than {} bytes, skipped", line_no_,
+                          kMaxLineBytes);
+        note(Exit::usage);
+        buf_.clear();
+        if (nl == std::string_view::npos) {
+          skipping_ = true;
+          break;
+        }
+        data.remove_prefix(nl + 1);
+        continue;
+      }
+      buf_.append(piece);
+      if (nl == std::string_view::npos) break;
+      take_line(buf_, out);
+      buf_.clear();
+      data.remove_prefix(nl + 1);
+    }
+    if (pollable_) return out;
+  }
+}
+
+void RecordStream::finish(Record rec, const std::optional<RecordError>& failure) {
+  if (failure) {
+    rec.set_error(*failure);
+    note(failure->code);
+  }
+  try {
+    state_.save(rec);
+  } catch (const Error& e) {
+    tool_.log().error("{}: saving the record: {}", rec.id(), e.what());
+    note(e.code());
+  }
+  if (!out_.write(rec.dump())) throw Error(Exit::failed, "standard output was closed");
+}
+
+int RecordStream::exit_code() const {
+  if (first_ == Exit::ok && Tool::interrupted()) return static_cast<int>(Exit::interrupted);
+  return static_cast<int>(first_);
+}
+
+}  // namespace vmu::cli
