@@ -118,10 +118,9 @@ std::optional<std::int64_t> Analysis::milestone(const std::string& name) const {
 }
 
 std::optional<std::pair<std::string, std::int64_t>> Analysis::latest_milestone() const {
-  std::optional<std::pair<std::string, std::int64_t>> best;
-  for (const auto& [name, ms] : milestones)
-    if (!best || ms >= best->second) best = {name, ms};
-  return best;
+  if (milestone_order.empty()) return std::nullopt;
+  const std::string& name = milestone_order.back();
+  return std::pair{name, milestones.at(name)};
 }
 
 std::optional<std::pair<std::string, std::string>> journal_source(std::string_view line) {
@@ -255,8 +254,10 @@ void ConsoleAnalyzer::line(std::string_view text, std::int64_t ms) {
           if (!a_.ready_on) a_.ready_on = TimedLine{ms, std::string(text)};
           break;
         }
-        if (a_.milestones.emplace(std::string(d.name), ms).second)
+        if (a_.milestones.emplace(std::string(d.name), ms).second) {
+          a_.milestone_order.emplace_back(d.name);
           event(ms, Kind::milestone, std::string(d.name), m.words());
+        }
         if (d.name == "network_configured" && a_.guest_address.empty() && m.groups.size() > 2)
           a_.guest_address = m.groups[2];
         break;

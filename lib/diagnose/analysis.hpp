@@ -86,6 +86,7 @@ struct Event {
 
 struct Analysis {
   std::map<std::string, std::int64_t> milestones;  // first time each was seen
+  std::vector<std::string> milestone_order;        // in the order they were seen
   std::optional<Finding> failure;                  // the first boot failure
   std::vector<Finding> warnings;                   // incl. other units' failures
   std::map<std::string, UnitState> units;          // the units that matter

@@ -24,8 +24,8 @@ bool neighbour_answers(std::string_view n) {
 
 std::string milestone_words(const Analysis& a, ms_t start) {
   auto m = a.latest_milestone();
-  if (!m) return "before the first milestone (no 'Linux version' line yet)";
-  return fmt::format("after {} (at {})", m->first, secs(m->second - start));
+  if (!m) return "the guest had reached no milestone (no 'Linux version' line yet)";
+  return fmt::format("the guest had reached {} (at {})", m->first, secs(m->second - start));
 }
 
 // "vm-agent said \"SESSION_ID not set\"" from "[ 1.2] vm-agent[167]: SESSION_ID not set".
@@ -279,7 +279,7 @@ Decision decide(const Analysis& a, const std::vector<UnitFacts>& units, const Pr
 
   // 4. The VMM is gone (the console has been read to its end).
   if (v.exited) {
-    std::string msg = fmt::format("the VMM (pid {}) exited, {}; the guest got {}", v.pid,
+    std::string msg = fmt::format("the VMM (pid {}) exited, {}; {}", v.pid,
                                   v.status.empty() ? "exit status unknown" : v.status,
                                   milestone_words(a, cfg.start_ms));
     std::vector<std::string> ev;
@@ -562,8 +562,8 @@ Decision decide(const Analysis& a, const std::vector<UnitFacts>& units, const Pr
     vd.ok = false;
     vd.reason = "timeout";
     vd.code = Exit::not_ready;
-    vd.message = fmt::format("not ready after {}: {}; the guest got {}", secs(now - cfg.start_ms),
-                             p.describe(), milestone_words(a, cfg.start_ms));
+    vd.message = fmt::format("not ready after {}: {}; {}", secs(now - cfg.start_ms), p.describe(),
+                             milestone_words(a, cfg.start_ms));
     vd.expected = fmt::format("GET {} to answer HTTP {}", p.url, p.expect);
     vd.evidence = tail_lines(a, 10);
     vd.at_ms = now;

@@ -31,8 +31,8 @@ struct Options {
   std::string path = "/health";
   StatusRange expect;
   std::chrono::milliseconds timeout{120000};
-  std::chrono::milliseconds connect_timeout{3000};
-  std::chrono::milliseconds request_timeout{5000};
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds request_timeout{10000};
   std::vector<std::string> units;  // --unit: more units that matter
   std::vector<std::string> fail_on, ready_on;
   diagnose::Graces graces;

@@ -44,6 +44,12 @@ guest_http() {
   on_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
 }
 
+# guest_unaddr: the guest loses its address again.
+guest_unaddr() { ip netns exec "$GNS" ip addr flush dev eth0; }
+
+# guest_stop: stop every process of the guest (its agents).
+guest_stop() { ip netns pids "$GNS" | xargs -r kill 2>/dev/null || true; }
+
 # fake_vmm: a stand-in VMM process; sets VMM_PID and VMM_START.
 fake_vmm() {
   sleep 1000 </dev/null >/dev/null 2>&1 &

@@ -350,7 +350,7 @@ TEST_CASE("verdict: the deadline gives timeout (exit 3) with the last probe erro
   CHECK(d.verdict->reason == "timeout");
   CHECK(d.verdict->code == Exit::not_ready);
   CHECK(contains(d.verdict->message, "no route to 10.0.0.2 (EHOSTUNREACH)"));
-  CHECK(contains(d.verdict->message, "after kernel_up"));
+  CHECK(contains(d.verdict->message, "the guest had reached kernel_up"));
   auto j = ready_json(*d.verdict, g.an.state(), g.p, g.v, g.cfg);
   CHECK(j["ok"] == false);
   CHECK(j["reason"] == "timeout");

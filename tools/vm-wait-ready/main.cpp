@@ -59,8 +59,8 @@ int main(int argc, char** argv) {
                       "when the console, the VMM or the network says it never will.");
   CLI::App& app = tool.app();
   vmu::wait::Options o;
-  std::string port = "8080", expect = "200", timeout = "120s", connect_timeout = "3s",
-              request_timeout = "5s";
+  std::string port = "8080", expect = "200", timeout = "120s", connect_timeout = "5s",
+              request_timeout = "10s";
   std::vector<std::string> graces;
   app.add_option("--port", port, "Agent port to probe (default: 8080)")
       ->type_name("PORT")
@@ -87,11 +87,11 @@ int main(int argc, char** argv) {
       ->type_name("DURATION")
       ->check(check([](const std::string& v) { vmu::parse_duration(v, "--timeout"); }));
   app.add_option("--connect-timeout", connect_timeout,
-                 "Deadline of one probe's TCP connect (default: 3s)")
+                 "Deadline of one probe's TCP connect (default: 5s)")
       ->type_name("DURATION")
       ->check(check([](const std::string& v) { vmu::parse_duration(v, "--connect-timeout"); }));
   app.add_option("--request-timeout", request_timeout,
-                 "Deadline of one whole probe request (default: 5s)")
+                 "Deadline of one whole probe request (default: 10s)")
       ->type_name("DURATION")
       ->check(check([](const std::string& v) { vmu::parse_duration(v, "--request-timeout"); }));
   app.add_option("--unit", o.units,
@@ -171,9 +171,14 @@ int main(int argc, char** argv) {
       if (st.input_ready)
         for (auto& r : stream.read_available()) start(std::move(r));
       if (!live.active()) {
-        for (const auto& n : st.notes)
-          if (worth_a_line(n.event))
+        for (const auto& n : st.notes) {
+          if (n.event.kind == diag::Kind::warning)
+            log.warn("{}: +{}: {}", n.id, secs(n.elapsed_ms), n.event.words);
+          else if (worth_a_line(n.event))
             log.info("{}: +{}: {}", n.id, secs(n.elapsed_ms), n.event.words);
+          else
+            log.debug("{}: +{}: {}", n.id, secs(n.elapsed_ms), n.event.words);
+        }
       } else {
         for (const auto& n : st.notes)
           if (n.event.kind == diag::Kind::warning) {
