@@ -24,3 +24,7 @@ add_test(NAME cli.wait-bad-input COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/wa
 set_tests_properties(cli.wait-bad-input PROPERTIES
   ENVIRONMENT "VMU_BIN=${CMAKE_BINARY_DIR}/tools;VMU_SRC=${PROJECT_SOURCE_DIR}"
   LABELS "cli;vm-wait-ready" SKIP_RETURN_CODE 77 TIMEOUT 60)
+add_test(NAME cli.wait-man-catalog COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/wait-man-catalog.sh)
+set_tests_properties(cli.wait-man-catalog PROPERTIES
+  ENVIRONMENT "VMU_BIN=${CMAKE_BINARY_DIR}/tools;VMU_SRC=${PROJECT_SOURCE_DIR}"
+  LABELS "cli;vm-wait-ready;contract" SKIP_RETURN_CODE 77 TIMEOUT 60)

@@ -1,5 +1,7 @@
 #include "inspect/check.hpp"
 
+#include "inject/reporter.hpp"
+
 #include <algorithm>
 #include <deque>
 #include <map>
@@ -15,6 +17,9 @@
 #include "util/error.hpp"
 
 namespace vmu::inspect {
+
+using inject::kReporterScript;
+using inject::kReporterUnit;
 
 std::string_view severity_word(Severity s) {
   switch (s) {
@@ -132,7 +137,10 @@ class Checker {
                     fmt::format("--require-env '{}' is not a variable name (letters, digits, "
                                 "'_'; not starting with a digit)",
                                 k));
-    if (!locate()) return std::move(out_);
+    if (!locate()) {
+      check_reporter();
+      return std::move(out_);
+    }
     load_dropins();
     check_install();
     check_enabled();
@@ -141,6 +149,7 @@ class Checker {
     check_workdir();
     check_environment();
     check_network_online();
+    check_reporter();
     return std::move(out_);
   }
 
@@ -897,6 +906,51 @@ class Checker {
   }
 
   // --- network-online.target ---------------------------------------------
+  // --- The guest reporter (agent-inject --reporter) ----------------------
+  void check_reporter() {
+    const std::string unit = join(kUnitDirs[0], kReporterUnit);
+    auto text = read_text(unit);
+    if (!text) {
+      add(Severity::info, "no_reporter",
+          "no vmutils guest reporter in the image (agent-inject --reporter): vm-wait-ready will "
+          "judge from the console and the host's view of the network only");
+      return;
+    }
+    UnitConfig rc;
+    rc.add_file(*text, unit);
+    std::string port = "8080", units;
+    for (const auto* s : rc.all("Service", "Environment"))
+      for (const auto& word : split_quoted(s->value)) {
+        if (word.rfind("VMU_REPORT_PORT=", 0) == 0) port = word.substr(16);
+        if (word.rfind("VMU_REPORT_UNITS=", 0) == 0) units = word.substr(17);
+      }
+    nlohmann::json ev = {{"path", unit}, {"port", port}, {"units", split_quoted(units)}};
+    const std::string script = std::string(kReporterScript);
+    auto st = stat(script, ext4::Follow::yes);
+    if (!st || st->type != ext4::FileType::regular) {
+      add(Severity::warning, "reporter_script_missing",
+          fmt::format("{} is installed but its script {} is missing", kReporterUnit, script), ev);
+      return;
+    }
+    const std::string link =
+        join(kUnitDirs[0], "multi-user.target.wants/") + std::string(kReporterUnit);
+    if (!stat(link, ext4::Follow::no)) {
+      add(Severity::warning, "reporter_not_enabled",
+          fmt::format("{} is installed but not enabled ({} is missing): it will not run",
+                      kReporterUnit, link),
+          ev);
+      return;
+    }
+    const auto watched = split_quoted(units);
+    const bool watches_this = std::find(watched.begin(), watched.end(), name_) != watched.end();
+    add(Severity::info, "reporter",
+        fmt::format("the vmutils guest reporter is installed and enabled: it reports port {} and "
+                    "{} on the console for vm-wait-ready{}",
+                    port, units.empty() ? "no unit" : units,
+                    watches_this ? "" : fmt::format(" ({} is not among them)", name_)),
+        ev);
+  }
+
   void check_network_online() {
     const std::string t = "network-online.target";
     auto has = [&](const char* key) {

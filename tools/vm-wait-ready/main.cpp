@@ -2,15 +2,19 @@
 // following its console and its VMM, and give a verdict in words as soon as
 // one is known: ready, or why not. Records in, records with a `ready`
 // section out, in completion order.
+#include <unistd.h>
+
 #include <charconv>
 #include <chrono>
 #include <optional>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "cli/live.hpp"
 #include "cli/stream.hpp"
 #include "cli/tool.hpp"
+#include "record/jsonl.hpp"
 #include "util/duration.hpp"
 #include "wait/waiter.hpp"
 
@@ -108,11 +112,13 @@ int main(int argc, char** argv) {
         const auto eq = v.find('=');
         diag::Graces g;
         if (eq == std::string::npos || !diag::grace_field(g, v.substr(0, eq)))
-          throw Error(Exit::usage, fmt::format("'{}' is not NAME=DURATION with a known grace "
-                                               "name (see vm-wait-ready(1))",
-                                               v));
+          throw Error(Exit::usage, fmt::format("'{}' is not NAME=DURATION with NAME one of {}", v,
+                                               fmt::join(diag::grace_names(), ", ")));
         vmu::parse_duration(v.substr(eq + 1), "--grace");
       }));
+  bool list_patterns = false;
+  app.add_flag("--list-patterns", list_patterns,
+               "Print the console pattern catalog as JSON Lines and exit");
   tool.add_id_option(&app, "VM to wait for (instead of records on stdin; repeatable)", true);
 
   return tool.main(argc, argv, [&]() -> int {
@@ -127,10 +133,21 @@ int main(int argc, char** argv) {
           vmu::parse_duration(g.substr(eq + 1), "--grace").count();
     }
     // Bad regexes are usage errors before anything starts.
-    {
-      diag::Catalog c;
-      for (const auto& r : o.fail_on) c.add_fail_on(r);
-      for (const auto& r : o.ready_on) c.add_ready_on(r);
+    diag::Catalog catalog;
+    for (const auto& r : o.fail_on) catalog.add_fail_on(r);
+    for (const auto& r : o.ready_on) catalog.add_ready_on(r);
+    if (list_patterns) {
+      vmu::LineWriter out(STDOUT_FILENO);
+      for (const auto& p : catalog.patterns()) {
+        const auto& d = p.def;
+        vmu::Json j = {{"id", d.id}, {"kind", diag::kind_word(d.kind)}};
+        if (!d.name.empty()) j[d.kind == diag::Kind::failure ? "reason" : "name"] = d.name;
+        if (!d.needle.empty()) j["needle"] = d.needle;
+        j["regex"] = p.user ? p.user_regex : std::string(d.regex);
+        j["words"] = d.words;
+        if (!out.write(j.dump())) break;
+      }
+      return 0;
     }
 
     vmu::cli::RecordStream stream(tool);
