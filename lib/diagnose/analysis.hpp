@@ -33,6 +33,7 @@ struct UnitFacts {
   std::int64_t restart_sec_ms = -1;     // RestartSec=; -1 when unknown
   std::string type;                     // Type=
   std::vector<std::string> enabled_in;  // from the record: "multi-user.target.wants"
+  bool in_record = true;                // listed in agent.units (else only by --unit)
   bool from_image = false;
 };
 

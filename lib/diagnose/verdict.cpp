@@ -366,7 +366,11 @@ Decision decide(const Analysis& a, const std::vector<UnitFacts>& units, const Pr
       continue;
     }
     std::string hint;
-    if (f.enabled_in.empty())
+    if (!f.in_record)
+      hint =
+          "; it is not in the record's agent.units (agent-inject did not install it with "
+          "--unit, which enables it): is it enabled?";
+    else if (f.enabled_in.empty())
       hint =
           "; it is not enabled in any target (agent.units[].enabled_in is empty): enable it "
           "(agent-inject --unit) or start it from an enabled unit";

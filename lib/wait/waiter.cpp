@@ -108,10 +108,8 @@ Target read_target(const Record& rec, const Options& opts) {
   for (const auto& n : names) {
     if (!seen.insert(n).second) continue;
     auto f = diagnose::facts_from_name(n);
+    f.in_record = enabled.count(n) != 0;
     f.enabled_in = enabled[n];
-    if (enabled.count(n) == 0 &&
-        std::find(opts.units.begin(), opts.units.end(), n) != opts.units.end())
-      f.enabled_in = {};  // named by --unit only: enablement unknown
     t.units.push_back(std::move(f));
   }
   if (auto r = agent.find("reporter"); r != agent.end() && r->is_object()) {
