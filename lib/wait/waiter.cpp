@@ -99,6 +99,7 @@ Target read_target(const Record& rec, const Options& opts) {
       const std::string n = str_at(u, "name");
       if (n.empty()) continue;
       names.push_back(n);
+      enabled[n];  // listed in the record, even without enabled_in
       if (auto e = u.find("enabled_in"); e != u.end() && e->is_array())
         for (const auto& x : *e)
           if (x.is_string()) enabled[n].push_back(x.get<std::string>());
