@@ -30,7 +30,7 @@ say "$c4" "[ 9.0] systemd[1]: vm-agent.service: Main process exited, code=killed
 ) | in_ns vm-wait-ready >"$OUT" 2>"$ERR" &
 wpid=$!
 sleep 1.5
-tool_pid=$(pgrep -n -x vm-wait-ready || true)
+tool_pid=$(for p in $(ip netns pids "$NS"); do [ "$(cat "/proc/$p/comm" 2>/dev/null)" = vm-wait-ready ] && echo "$p"; done | head -1)
 [ -n "$tool_pid" ] || fail "vm-wait-ready is not running"
 threads=$(awk '/^Threads:/ { print $2 }' "/proc/$tool_pid/status")
 rc=0
