@@ -13,6 +13,7 @@ set(_wait_tests
   wait-reporter     # reporter blocks: loopback-only listener, interface without address
   wait-garbage      # ANSI, CR, NULs, random bytes, overlong and glued lines
   wait-many         # several VMs, one process, one thread, completion order
+  wait-interrupt    # SIGINT: records leave with error 130, exit 130
 )
 foreach(t IN LISTS _wait_tests)
   add_test(NAME cli.${t} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/${t}.sh)
