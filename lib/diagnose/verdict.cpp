@@ -145,6 +145,9 @@ std::string ProbeState::describe() const {
   const std::string more = arp.empty() ? "" : ": " + arp;
   switch (last) {
     case Outcome::none:
+      if (in_flight_ms && now_ms)
+        return fmt::format("no answer yet from {}:{} (the first probe has waited {}){}", ip, port,
+                           secs(*now_ms - *in_flight_ms), more);
       return attempts == 0 ? "not probed yet" : "no answer yet";
     case Outcome::ok:
       return fmt::format("HTTP {} from GET {}", ok_status, url);

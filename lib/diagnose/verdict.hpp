@@ -38,6 +38,8 @@ struct ProbeState {
   int ok_status = 0;
   Outcome last = Outcome::none;
   std::optional<std::int64_t> last_ms;
+  std::optional<std::int64_t> in_flight_ms;  // a probe has been running since
+  std::optional<std::int64_t> now_ms;        // when describe() is asked (for "since")
   int last_errno = 0;
   int last_http = 0;
   std::string last_detail;                          // curl's words for `other`

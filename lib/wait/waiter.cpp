@@ -210,6 +210,7 @@ struct Waiter::Impl {
   void start_probe(Vm& vm, ms_t t) {
     probes->start(vm.token, vm.probe.url, opts.expect, opts.connect_timeout, opts.request_timeout);
     vm.probe_started = t;
+    vm.probe.in_flight_ms = t;
   }
 
   void evidence(Vm& vm, ms_t t) {
@@ -226,6 +227,7 @@ struct Waiter::Impl {
     auto& p = vm.probe;
     const Outcome before = p.last;
     vm.probe_started = -1;
+    p.in_flight_ms.reset();
     ++p.attempts;
     p.last = r.outcome;
     p.last_ms = t;
@@ -484,6 +486,9 @@ Waiter::Step Waiter::step(int input_fd, std::chrono::milliseconds max_wait) {
   // 6. Verdicts.
   for (auto it = m.vms.begin(); it != m.vms.end();) {
     Impl::Vm& v = *it->second;
+    v.probe.now_ms = now;
+    // A probe that waits long (for ARP) is evidence too: look at the host's side.
+    if (v.probe.in_flight_ms && now - *v.probe.in_flight_ms > kEvidenceEvery) m.evidence(v, now);
     if (!v.changed && now < v.recheck) {
       ++it;
       continue;
@@ -532,7 +537,8 @@ std::vector<Progress> Waiter::progress() const {
     if (auto ms = v->an->state().latest_milestone()) p.milestone = ms->first;
     switch (v->probe.last) {
       case Outcome::none:
-        p.last_error = "probing";
+        p.last_error =
+            v->probe.neighbour.empty() ? "probing" : "probing, ARP " + v->probe.neighbour;
         break;
       case Outcome::refused:
         p.last_error = fmt::format("port {} refused", m.opts.port);
