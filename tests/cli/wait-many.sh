@@ -7,26 +7,26 @@
 . "$(dirname "$0")/wait-lib.sh"
 wait_setup
 guest_addr
-# vm-slow: ready when the agent answers (after 4 s); vm-fast: its unit fails
-# at 1 s; vm-mid: panics at 2 s; vm-late arrives 1 s after the others and
-# its unit fails at once.
+# vm-slow: ready when the agent answers (after 5 s); vm-fast: its unit fails
+# at 0.5 s (a verdict after the 800 ms settle); vm-late arrives after 2 s,
+# its console already showing a panic; vm-mid: panics at 3.5 s.
 make_record vm-slow; r1=$REC; c1=$CON
 make_record vm-fast; r2=$REC; c2=$CON
 make_record vm-mid; r3=$REC; c3=$CON
 make_record vm-late; r4=$REC; c4=$CON
 for c in "$c1" "$c2" "$c3" "$c4"; do boot_lines "$c"; done
 say "$c1" "[  OK  ] Started vm-agent.service - vmutils example agent."
-guest_http --delay 4
+guest_http --delay 5
 (
-  sleep 1; say "$c2" "[ 9.0] systemd[1]: vm-agent.service: Main process exited, code=exited, status=203/EXEC" "[ 9.0] systemd[1]: vm-agent.service: Failed with result 'exit-code'."
-  sleep 1; say "$c3" "[ 9.0] Kernel panic - not syncing: Fatal exception"
+  sleep 0.5; say "$c2" "[ 9.0] systemd[1]: vm-agent.service: Main process exited, code=exited, status=203/EXEC" "[ 9.0] systemd[1]: vm-agent.service: Failed with result 'exit-code'."
+  sleep 3; say "$c3" "[ 9.0] Kernel panic - not syncing: Fatal exception"
 ) &
-say "$c4" "[ 9.0] systemd[1]: vm-agent.service: Main process exited, code=killed, status=9/KILL" "[ 9.0] systemd[1]: vm-agent.service: Failed with result 'signal'."
+say "$c4" "[ 9.0] Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100"
 (
   cat "$r1" "$r2" "$r3"
-  sleep 1
+  sleep 2
   cat "$r4"
-  sleep 5   # stdin stays open while the others are waited for
+  sleep 6   # stdin stays open while the others are waited for
 ) | in_ns vm-wait-ready >"$OUT" 2>"$ERR" &
 wpid=$!
 sleep 1.5
