@@ -1,6 +1,7 @@
 #include "diagnose/verdict.hpp"
 
 #include <algorithm>
+#include <cerrno>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -158,6 +159,11 @@ std::string ProbeState::describe() const {
           "connection refused by {}:{}: the guest's network is up but nothing listens on port {}",
           ip, port, port);
     case Outcome::unreachable:
+      if (last_errno == ENETUNREACH)
+        return fmt::format(
+            "no route to {} (ENETUNREACH): this host has no route to the guest's "
+            "network; run vm-wait-ready where its bridge is (ip netns exec ...)",
+            ip);
       return fmt::format("no route to {} (EHOSTUNREACH){}", ip, more);
     case Outcome::timeout:
       return fmt::format("no answer from {}:{} before the connect timeout{}", ip, port, more);

@@ -351,6 +351,14 @@ void Waiter::add(Record rec) {
   p.expect = m.opts.expect.str();
   p.url = fmt::format("http://{}:{}{}", v.t.ip, m.opts.port, m.opts.path);
   if (auto c = m.net->counters(v.t.tap)) p.tap_rx_at_start = c->rx_packets;
+  if (!v.t.bridge.empty() && !m.net->counters(v.t.bridge))
+    m.notes.push_back({v.t.id,
+                       0,
+                       {now, diagnose::Kind::warning, "no_bridge",
+                        fmt::format("the bridge '{}' of the record is not in this network "
+                                    "namespace: the probe may not reach {} (run vm-wait-ready "
+                                    "where the bridge is)",
+                                    v.t.bridge, v.t.ip)}});
 
   // The VMM: a pidfd, opened before the identity check so a reused pid
   // cannot slip in between.
