@@ -1,6 +1,7 @@
 #include "diagnose/analysis.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include <fmt/format.h>
 
@@ -33,6 +34,14 @@ bool ellipsized_match(std::string_view cut, std::string_view full) {
   const std::string_view pre = cut.substr(0, e), post = cut.substr(e + kEllipsis.size());
   if (pre.size() + post.size() == 0 || pre.size() + post.size() > full.size()) return false;
   return starts_with(full, pre) && ends_with(full, post);
+}
+
+// "Wait for Network to be Configured", "systemd-networkd-wait-online.service",
+// "network-online.target": a boot held up by its network.
+bool mentions_network(std::string_view s) {
+  std::string lower(s);
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower.find("network") != std::string::npos || lower.find("wait-online") != std::string::npos;
 }
 
 void push_bounded(std::vector<TimedLine>& v, std::int64_t ms, std::string_view text,
@@ -269,6 +278,7 @@ void ConsoleAnalyzer::line(std::string_view text, std::int64_t ms) {
         break;
       case Kind::info:
         a_.waiting = TimedLine{ms, m.words()};
+        if (!a_.waiting_for_network_ms && mentions_network(m.groups[0])) a_.waiting_for_network_ms = ms;
         break;
     }
   }

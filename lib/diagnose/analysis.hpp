@@ -93,6 +93,7 @@ struct Analysis {
   std::map<std::string, UnitState> units;          // the units that matter
   std::deque<TimedLine> tail;                      // the last lines (reporter lines left out)
   std::optional<TimedLine> waiting;                // latest "a start job is running" line
+  std::optional<std::int64_t> waiting_for_network_ms;  // first such line about the network
   std::optional<Report> report;                    // the latest complete reporter block
   std::optional<std::int64_t> report_ms, first_report_ms;
   std::uint64_t reports = 0, reports_broken = 0;

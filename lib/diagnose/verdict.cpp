@@ -482,10 +482,13 @@ Decision decide(const Analysis& a, const std::vector<UnitFacts>& units, const Pr
       at = *multi_user + g.network;
       grace = g.network;
       after = "multi-user.target was reached";
-    } else if (auto init = a.milestone("init_started")) {
-      at = *init + g.network_early;
+    } else if (a.waiting_for_network_ms) {
+      // The boot is held up by its network (an agent ordered after
+      // network-online.target): not merely slow, which a loaded host makes
+      // every boot.
+      at = *a.waiting_for_network_ms + g.network_early;
       grace = g.network_early;
-      after = "init started";
+      after = "the boot began to wait for the network";
     }
     if (at) {
       if (final || now >= *at) {

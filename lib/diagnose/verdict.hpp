@@ -75,8 +75,8 @@ struct Graces {
   std::int64_t unit_start = 5000;        // multi-user reached, agent unit not started
   std::int64_t boot_finished = 2000;     // "Startup finished", agent unit not started
   std::int64_t network = 15000;          // multi-user reached, no network
-  std::int64_t network_early = 60000;    // init started (multi-user never reached), no network
-  std::int64_t port = 10000;             // unit running, connection refused
+  std::int64_t network_early = 30000;    // the boot waits for the network, no network
+  std::int64_t port = 20000;             // unit running, connection refused
   std::int64_t port_reporter = 3000;     // ... when the reporter shows why
   std::int64_t stalled = 60000;          // console silent before multi-user
 };

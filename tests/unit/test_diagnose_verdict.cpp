@@ -407,3 +407,26 @@ TEST_CASE("post mortem over a finished console log") {
   REQUIRE(never.verdict);
   CHECK(never.verdict->reason == "unit_not_started");
 }
+
+TEST_CASE("verdict: a slow boot that keeps going is never network_down") {
+  Guest g;
+  g.say(0, "[    0.0] Linux version 6.1.0");
+  g.say(16000, "[   16.8] systemd[1]: systemd 252 running in system mode (+PAM)");
+  g.unreachable(17000);
+  for (std::int64_t t = 17000; t <= 110000; t += 5000) {
+    g.say(t, "[**    ] Job systemd-udev-trigger.service/start running (25s / 1min 48s)");
+    CHECK_FALSE(g.at(t).verdict);
+  }
+}
+
+TEST_CASE("verdict: a boot held up waiting for its network is network_down") {
+  Guest g;
+  g.say(0, "[    4.5] systemd[1]: systemd 252 running in system mode (+PAM)");
+  g.say(10000, "[ ***  ] A start job is running for Wait for Network to be Configured (5s / 2min)");
+  g.unreachable(11000);
+  CHECK_FALSE(g.at(10000 + g.cfg.graces.network_early - 1).verdict);
+  auto d = g.at(10000 + g.cfg.graces.network_early);
+  REQUIRE(d.verdict);
+  CHECK(d.verdict->reason == "network_down");
+  CHECK(contains(d.verdict->message, "the boot began to wait for the network"));
+}
