@@ -81,6 +81,20 @@ record() {
     "$id" "$ip" "$VMM_PID" "$st" "$CON" "$W/state/vms/$id/vmm.log" >"$REC"
 }
 
+# The guest's agent starts (a real HTTP server in the guest namespace);
+# $W/up gets the time it began to listen.
+server() {
+  rm -f "$W/up"
+  gns python3 "$here/tests/cli/wait-guest.py" --bind "$1" --ready-file "$W/up" </dev/null >/dev/null 2>&1 &
+  for _ in $(seq 200); do [ -s "$W/up" ] && return; sleep 0.02; done
+  echo "the guest's server did not start" >&2
+  exit 1
+}
+server_stop() {
+  ip netns pids "$GNS" | xargs -r kill 2>/dev/null || true
+  for _ in $(seq 100); do [ -z "$(ip netns pids "$GNS")" ] && break; sleep 0.02; done
+}
+
 # The demo's former loop: curl -m 2, the VMM checked with kill -0, sleep 1.
 demo_loop() {  # IP PID DEADLINE
   local t0=$SECONDS
@@ -99,7 +113,7 @@ declare -A lat
 for run in $(seq "$RUNS"); do
   for case in unit panic vmm; do
     record "a-$case-$run" 10.92.1.1
-    ( ns "$WR" -q <"$REC" >/dev/null 2>&1; now >"$W/end" ) &
+    ( ns "$WR" -q <"$REC" >/dev/null 2>&1 || true; now >"$W/end" ) &
     w=$!
     sleep 1
     t=$(now)
@@ -151,27 +165,23 @@ rl=""
 bl=""
 for run in $(seq "$RUNS"); do
   record "r-$run" 10.92.2.1
-  ( ns "$WR" -q <"$REC" >/dev/null 2>&1; now >"$W/end" ) &
+  ( ns "$WR" -q <"$REC" >/dev/null 2>&1 || true; now >"$W/end" ) &
   w=$!
   sleep 1
-  gns python3 "$here/tests/cli/wait-guest.py" --bind 10.92.2.1 --ready-file "$W/up" </dev/null >/dev/null 2>&1 &
-  s=$!
+  server 10.92.2.1
   wait "$w" || true
   rl+="$(ms "$(cat "$W/up")" "$(cat "$W/end")") "
-  kill "$s"; wait "$s" 2>/dev/null || true
-  rm -f "$W/up"
+  server_stop
   kill -9 "$VMM_PID" 2>/dev/null || true
   # The baseline, the same way.
   record "rb-$run" 10.92.2.1
   ( demo_loop 10.92.2.1 "$VMM_PID" 600 || true; now >"$W/end" ) &
   w=$!
   sleep 1.3
-  gns python3 "$here/tests/cli/wait-guest.py" --bind 10.92.2.1 --ready-file "$W/up" </dev/null >/dev/null 2>&1 &
-  s=$!
+  server 10.92.2.1
   wait "$w" || true
   bl+="$(ms "$(cat "$W/up")" "$(cat "$W/end")") "
-  kill "$s"; wait "$s" 2>/dev/null || true
-  rm -f "$W/up"
+  server_stop
   kill -9 "$VMM_PID" 2>/dev/null || true
 done
 gns ip addr flush dev eth0
@@ -224,12 +234,12 @@ c0=$(cpu "$wpid"); t0=$(now)
 sleep 10
 c1=$(cpu "$wpid"); t1=$(now)
 refused=$(awk -v c="$((c1 - c0))" -v hz="$hz" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", 100 * c / hz / (b - a) }')
-gns python3 "$here/tests/cli/wait-guest.py" --bind 0.0.0.0 --ready-file "$W/up" </dev/null >/dev/null 2>&1 &
-pids+=("$!")
+server 0.0.0.0
 for _ in $(seq 600); do [ "$(wc -l <"$W/c.out")" -ge "$N_VMS" ] && break; sleep 0.05; done
 t_all=$(now)
 all_ready=$(ms "$(cat "$W/up")" "$t_all")
 ok=$(grep -c '"ok":true' "$W/c.out" || true)
+server_stop
 exec 9>&-
 kill "$wpid" 2>/dev/null || true
 kill "$writer" 2>/dev/null || true

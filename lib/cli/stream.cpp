@@ -7,7 +7,8 @@
 
 namespace vmu::cli {
 
-RecordStream::RecordStream(Tool& tool) : tool_(tool), state_(tool.state()), out_(STDOUT_FILENO) {
+RecordStream::RecordStream(Tool& tool, unsigned writers)
+    : tool_(tool), state_(tool.state()), out_(STDOUT_FILENO), writers_(writers) {
   if (tool.has_ids()) {
     from_ids_ = true;
     for (const auto& id : tool.ids()) pending_.push_back(state_.load(id));
@@ -31,7 +32,16 @@ int RecordStream::input_fd() const {
   return (!done_ && !from_ids_ && pollable_) ? STDIN_FILENO : -1;
 }
 
+RecordStream::~RecordStream() {
+  try {
+    close();
+  } catch (...) {
+    // Reported by the caller's close(); a destructor must not throw.
+  }
+}
+
 void RecordStream::note(Exit code) {
+  std::lock_guard lock(mu_);
   if (first_ == Exit::ok) first_ = code;
 }
 
@@ -120,21 +130,70 @@ std::vector<Record> RecordStream::read_available() {
   }
 }
 
+void RecordStream::write(Job& job) {
+  try {
+    state_.save(job.rec);
+  } catch (const Error& e) {
+    tool_.log().error("{}: saving the record: {}", job.rec.id(), e.what());
+    note(e.code());
+  }
+  if (!out_.write(job.rec.dump())) throw Error(Exit::failed, "standard output was closed");
+}
+
 void RecordStream::finish(Record rec, const std::optional<RecordError>& failure) {
   if (failure) {
     rec.set_error(*failure);
     note(failure->code);
   }
-  try {
-    state_.save(rec);
-  } catch (const Error& e) {
-    tool_.log().error("{}: saving the record: {}", rec.id(), e.what());
-    note(e.code());
+  Job job{std::move(rec), failure};
+  if (writers_ == 0) {
+    write(job);
+    return;
   }
-  if (!out_.write(rec.dump())) throw Error(Exit::failed, "standard output was closed");
+  std::unique_lock lock(mu_);
+  if (writer_error_) std::rethrow_exception(writer_error_);
+  queue_.push_back(std::move(job));
+  if (threads_.size() < writers_) {  // one more writer per record, up to the limit
+    threads_.emplace_back([this] {
+      for (;;) {
+        std::unique_lock l(mu_);
+        cv_.wait(l, [&] { return closing_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        Job j = std::move(queue_.front());
+        queue_.pop_front();
+        l.unlock();
+        try {
+          write(j);
+        } catch (...) {
+          std::lock_guard g(mu_);
+          if (!writer_error_) writer_error_ = std::current_exception();
+        }
+      }
+    });
+  }
+  lock.unlock();
+  cv_.notify_one();
+}
+
+void RecordStream::close() {
+  {
+    std::lock_guard lock(mu_);
+    closing_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+  std::lock_guard lock(mu_);
+  if (writer_error_) {
+    auto e = writer_error_;
+    writer_error_ = nullptr;
+    std::rethrow_exception(e);
+  }
 }
 
 int RecordStream::exit_code() const {
+  std::lock_guard lock(mu_);
   if (first_ == Exit::ok && Tool::interrupted()) return static_cast<int>(Exit::interrupted);
   return static_cast<int>(first_);
 }

@@ -16,6 +16,7 @@
 #include "util/error.hpp"
 #include "util/fd.hpp"
 #include "util/proc.hpp"
+#include "util/time.hpp"
 #include "vmm/launch.hpp"
 #include "wait/follow.hpp"
 
@@ -299,7 +300,9 @@ struct Waiter::Impl {
     follower.remove(vm.token);
     probes->cancel(vm.token);
     if (vm.pidfd) ::epoll_ctl(ep.get(), EPOLL_CTL_DEL, vm.pidfd.get(), nullptr);
-    vm.rec.put("ready", diagnose::ready_json(v, vm.an->state(), vm.probe, vm.vmm, vm.cfg));
+    Json ready = diagnose::ready_json(v, vm.an->state(), vm.probe, vm.vmm, vm.cfg);
+    ready["at"] = to_rfc3339_ms(std::chrono::system_clock::now());  // when the verdict was given
+    vm.rec.put("ready", std::move(ready));
     return Finished{std::move(vm.rec), std::move(v)};
   }
 };

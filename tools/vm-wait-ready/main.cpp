@@ -150,7 +150,9 @@ int main(int argc, char** argv) {
       return 0;
     }
 
-    vmu::cli::RecordStream stream(tool);
+    // Records are saved (fsync) by writer threads: the event loop never
+    // waits for a disk while other VMs wait for their verdict.
+    vmu::cli::RecordStream stream(tool, 8);
     vmu::wait::Waiter waiter(o, vmu::wait::kernel_hostnet());
     vmu::cli::LiveLines live(tool.log());
     auto& log = tool.log();
@@ -219,6 +221,7 @@ int main(int argc, char** argv) {
         stream.finish(std::move(f.rec), vmu::RecordError{tool.name(), Exit::interrupted,
                                                          "interrupted", f.verdict.message});
       }
+    stream.close();
     return stream.exit_code();
   });
 }
