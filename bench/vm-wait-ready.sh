@@ -6,8 +6,8 @@
 # time from the guest's event to vm-wait-ready's exit (or its record):
 #
 #  A. verdict latency after a console line and after the VMM's exit:
-#     a failed unit (Restart= unknown: 800 ms settle), a kernel panic, the
-#     VMM killed. Baselines in the same run: the demo's former loop
+#     a failed unit (Restart= unknown: 800 ms settle; and Restart=no read
+#     from the record's image: 250 ms), a kernel panic, the VMM killed. Baselines in the same run: the demo's former loop
 #     (curl -m 2, kill -0 on the VMM, sleep 1) and the incident's controller
 #     (curl every 2 s, give up at BASE_DEADLINE, default 120 s: measured once,
 #     on the failed unit).
@@ -73,9 +73,16 @@ print("%.3f" % datetime.datetime.strptime(r["ready"]["at"], "%Y-%m-%dT%H:%M:%S.%
 ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-# record ID IP: a record with a stand-in VMM ($VMM_PID) and console ($CON).
+# An image holding the agent's unit file (Restart=no), for records that
+# name a rootfs: vm-wait-ready then knows no restart will come.
+mkdir -p "$W/root/etc/systemd/system"
+printf '[Unit]\nDescription=vmutils example agent\n[Service]\nType=exec\nExecStart=/opt/vm-agent/vm-agent\nRestart=no\n' \
+  >"$W/root/etc/systemd/system/vm-agent.service"
+mke2fs -q -F -t ext4 -d "$W/root" "$W/rootfs.ext4" 8M >/dev/null 2>&1
+
+# record ID IP [ROOTFS]: a record with a stand-in VMM ($VMM_PID) and console ($CON).
 record() {
-  local id=$1 ip=$2
+  local id=$1 ip=$2 rootfs=${3:-}
   sleep 100000 </dev/null >/dev/null 2>&1 &
   VMM_PID=$!
   pids+=("$VMM_PID")
@@ -86,8 +93,8 @@ record() {
   printf '[    0.000000] Linux version 6.1.0\r\n[    4.5] systemd[1]: systemd 252 running in system mode (+PAM)\r\n' >"$CON"
   : >"$W/state/vms/$id/vmm.log"
   REC="$W/rec-$id.json"
-  printf '{"v":1,"id":"%s","net":{"ip":"%s","tap":"tap0","bridge":"br0"},"agent":{"units":[{"name":"vm-agent.service","enabled_in":["multi-user.target.wants"]}]},"vmm":{"pid":%s,"start_time":%s,"console_log":"%s","log":"%s"}}\n' \
-    "$id" "$ip" "$VMM_PID" "$st" "$CON" "$W/state/vms/$id/vmm.log" >"$REC"
+  printf '{"v":1,"id":"%s","net":{"ip":"%s","tap":"tap0","bridge":"br0"},"rootfs":{"path":"%s"},"agent":{"units":[{"name":"vm-agent.service","enabled_in":["multi-user.target.wants"]}]},"vmm":{"pid":%s,"start_time":%s,"console_log":"%s","log":"%s"}}\n' \
+    "$id" "$ip" "$rootfs" "$VMM_PID" "$st" "$CON" "$W/state/vms/$id/vmm.log" >"$REC"
 }
 
 # The guest's agent starts (a real HTTP server in the guest namespace);
@@ -120,14 +127,14 @@ echo
 # --- A. verdict latency ---------------------------------------------------
 declare -A lat
 for run in $(seq "$RUNS"); do
-  for case in unit panic vmm; do
-    record "a-$case-$run" 10.92.1.1
+  for case in unit unit-norestart panic vmm; do
+    if [ "$case" = unit-norestart ]; then record "a-$case-$run" 10.92.1.1 "$W/rootfs.ext4"; else record "a-$case-$run" 10.92.1.1; fi
     ( ns "$WR" -q <"$REC" >"$W/a.out" 2>/dev/null || true ) &
     w=$!
     sleep 1
     t=$(now)
     case $case in
-      unit) printf '[ 9.0] systemd[1]: vm-agent.service: Main process exited, code=exited, status=203/EXEC\r\n[ 9.0] systemd[1]: vm-agent.service: Failed with result '"'"'exit-code'"'"'.\r\n' >>"$CON" ;;
+      unit | unit-norestart) printf '[ 9.0] systemd[1]: vm-agent.service: Main process exited, code=exited, status=203/EXEC\r\n[ 9.0] systemd[1]: vm-agent.service: Failed with result '"'"'exit-code'"'"'.\r\n' >>"$CON" ;;
       panic) printf '[ 9.0] Kernel panic - not syncing: Fatal exception\r\n' >>"$CON" ;;
       vmm) kill -9 "$VMM_PID" ;;
     esac
@@ -161,7 +168,7 @@ kill -9 "$VMM_PID" 2>/dev/null || true
 
 echo "A. verdict latency (ms from the console line / the kill to the verdict; $RUNS runs, median [all])"
 printf '%-34s %8s   %s\n' "case" "median" "runs"
-for case in unit panic vmm; do
+for case in unit unit-norestart panic vmm; do
   printf '%-34s %8s   %s\n' "vm-wait-ready: $case" "$(echo ${lat[$case]} | tr ' ' '\n' | median)" "${lat[$case]}"
 done
 printf '%-34s %8s   %s\n' "baseline demo loop: vmm" "$(echo $base_vmm | tr ' ' '\n' | median)" "$base_vmm"

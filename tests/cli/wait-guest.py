@@ -33,6 +33,7 @@ class H(http.server.BaseHTTPRequestHandler):
 
 class S(http.server.ThreadingHTTPServer):
     allow_reuse_address = True
+    request_queue_size = 1024  # one server may stand in for 100 guests' agents
     address_family = socket.AF_INET6 if ":" in a.bind else socket.AF_INET
 
 
