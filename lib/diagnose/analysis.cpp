@@ -41,7 +41,8 @@ bool ellipsized_match(std::string_view cut, std::string_view full) {
 bool mentions_network(std::string_view s) {
   std::string lower(s);
   for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return lower.find("network") != std::string::npos || lower.find("wait-online") != std::string::npos;
+  return lower.find("network") != std::string::npos ||
+         lower.find("wait-online") != std::string::npos;
 }
 
 void push_bounded(std::vector<TimedLine>& v, std::int64_t ms, std::string_view text,
@@ -278,7 +279,8 @@ void ConsoleAnalyzer::line(std::string_view text, std::int64_t ms) {
         break;
       case Kind::info:
         a_.waiting = TimedLine{ms, m.words()};
-        if (!a_.waiting_for_network_ms && mentions_network(m.groups[0])) a_.waiting_for_network_ms = ms;
+        if (!a_.waiting_for_network_ms && mentions_network(m.groups[0]))
+          a_.waiting_for_network_ms = ms;
         break;
     }
   }

@@ -86,15 +86,15 @@ struct Event {
 };
 
 struct Analysis {
-  std::map<std::string, std::int64_t> milestones;  // first time each was seen
-  std::vector<std::string> milestone_order;        // in the order they were seen
-  std::optional<Finding> failure;                  // the first boot failure
-  std::vector<Finding> warnings;                   // incl. other units' failures
-  std::map<std::string, UnitState> units;          // the units that matter
-  std::deque<TimedLine> tail;                      // the last lines (reporter lines left out)
-  std::optional<TimedLine> waiting;                // latest "a start job is running" line
+  std::map<std::string, std::int64_t> milestones;      // first time each was seen
+  std::vector<std::string> milestone_order;            // in the order they were seen
+  std::optional<Finding> failure;                      // the first boot failure
+  std::vector<Finding> warnings;                       // incl. other units' failures
+  std::map<std::string, UnitState> units;              // the units that matter
+  std::deque<TimedLine> tail;                          // the last lines (reporter lines left out)
+  std::optional<TimedLine> waiting;                    // latest "a start job is running" line
   std::optional<std::int64_t> waiting_for_network_ms;  // first such line about the network
-  std::optional<Report> report;                    // the latest complete reporter block
+  std::optional<Report> report;                        // the latest complete reporter block
   std::optional<std::int64_t> report_ms, first_report_ms;
   std::uint64_t reports = 0, reports_broken = 0;
   std::optional<TimedLine> ready_on;  // --ready-on matched
