@@ -21,11 +21,9 @@ RecordStream::RecordStream(Tool& tool, unsigned writers)
                             tool.name()));
   struct stat st {};
   if (::fstat(STDIN_FILENO, &st) != 0) throw sys_error("examining standard input", errno);
-  pollable_ = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISCHR(st.st_mode);
-  if (S_ISCHR(st.st_mode)) {
-    // /dev/null and friends: epoll refuses some character devices.
-    pollable_ = false;
-  }
+  // Pipes and sockets are waited on with epoll; a regular file or a device
+  // such as /dev/null (which epoll refuses) is read at once.
+  pollable_ = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode);
 }
 
 int RecordStream::input_fd() const {
