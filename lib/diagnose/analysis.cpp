@@ -1,6 +1,7 @@
 #include "diagnose/analysis.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include <fmt/format.h>
 
@@ -33,6 +34,15 @@ bool ellipsized_match(std::string_view cut, std::string_view full) {
   const std::string_view pre = cut.substr(0, e), post = cut.substr(e + kEllipsis.size());
   if (pre.size() + post.size() == 0 || pre.size() + post.size() > full.size()) return false;
   return starts_with(full, pre) && ends_with(full, post);
+}
+
+// "Wait for Network to be Configured", "systemd-networkd-wait-online.service",
+// "network-online.target": a boot held up by its network.
+bool mentions_network(std::string_view s) {
+  std::string lower(s);
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower.find("network") != std::string::npos ||
+         lower.find("wait-online") != std::string::npos;
 }
 
 void push_bounded(std::vector<TimedLine>& v, std::int64_t ms, std::string_view text,
@@ -84,7 +94,7 @@ void add_unit_file(UnitFacts& f, std::string_view text) {
   if (auto* s = cfg.last("Service", "SyslogIdentifier")) add_ident(s->value);
 }
 
-nlohmann::json UnitState::to_json() const {
+nlohmann::json UnitState::to_json(std::int64_t start_ms) const {
   nlohmann::json j = nlohmann::json::object();
   std::string state = "not_started";
   if (start_limit || restarts >= 3)
@@ -98,9 +108,10 @@ nlohmann::json UnitState::to_json() const {
   else if (starting_ms)
     state = "starting";
   j["state"] = state;
-  if (starting_ms) j["starting_ms"] = *starting_ms;
-  if (started_ms) j["started_ms"] = *started_ms;
-  if (ended_ms) j["ended_ms"] = *ended_ms;
+  auto rel = [&](std::int64_t t) { return std::max<std::int64_t>(t - start_ms, 0); };
+  if (starting_ms) j["starting_ms"] = rel(*starting_ms);
+  if (started_ms) j["started_ms"] = rel(*started_ms);
+  if (ended_ms) j["ended_ms"] = rel(*ended_ms);
   if (runs) j["runs"] = runs;
   if (restarts) j["restarts"] = restarts;
   if (!result.empty()) j["result"] = result;
@@ -117,10 +128,9 @@ std::optional<std::int64_t> Analysis::milestone(const std::string& name) const {
 }
 
 std::optional<std::pair<std::string, std::int64_t>> Analysis::latest_milestone() const {
-  std::optional<std::pair<std::string, std::int64_t>> best;
-  for (const auto& [name, ms] : milestones)
-    if (!best || ms >= best->second) best = {name, ms};
-  return best;
+  if (milestone_order.empty()) return std::nullopt;
+  const std::string& name = milestone_order.back();
+  return std::pair{name, milestones.at(name)};
 }
 
 std::optional<std::pair<std::string, std::string>> journal_source(std::string_view line) {
@@ -254,8 +264,10 @@ void ConsoleAnalyzer::line(std::string_view text, std::int64_t ms) {
           if (!a_.ready_on) a_.ready_on = TimedLine{ms, std::string(text)};
           break;
         }
-        if (a_.milestones.emplace(std::string(d.name), ms).second)
+        if (a_.milestones.emplace(std::string(d.name), ms).second) {
+          a_.milestone_order.emplace_back(d.name);
           event(ms, Kind::milestone, std::string(d.name), m.words());
+        }
         if (d.name == "network_configured" && a_.guest_address.empty() && m.groups.size() > 2)
           a_.guest_address = m.groups[2];
         break;
@@ -267,6 +279,8 @@ void ConsoleAnalyzer::line(std::string_view text, std::int64_t ms) {
         break;
       case Kind::info:
         a_.waiting = TimedLine{ms, m.words()};
+        if (!a_.waiting_for_network_ms && mentions_network(m.groups[0]))
+          a_.waiting_for_network_ms = ms;
         break;
     }
   }

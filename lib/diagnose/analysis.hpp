@@ -33,6 +33,7 @@ struct UnitFacts {
   std::int64_t restart_sec_ms = -1;     // RestartSec=; -1 when unknown
   std::string type;                     // Type=
   std::vector<std::string> enabled_in;  // from the record: "multi-user.target.wants"
+  bool in_record = true;                // listed in agent.units (else only by --unit)
   bool from_image = false;
 };
 
@@ -65,7 +66,8 @@ struct UnitState {
   std::vector<TimedLine> evidence;  // systemd's lines about the unit
   std::vector<TimedLine> output;    // the unit's own processes' lines (last few)
   bool ever_started() const { return started_ms.has_value(); }
-  nlohmann::json to_json() const;
+  // Times relative to `start_ms`.
+  nlohmann::json to_json(std::int64_t start_ms = 0) const;
 };
 
 struct Finding {
@@ -84,13 +86,15 @@ struct Event {
 };
 
 struct Analysis {
-  std::map<std::string, std::int64_t> milestones;  // first time each was seen
-  std::optional<Finding> failure;                  // the first boot failure
-  std::vector<Finding> warnings;                   // incl. other units' failures
-  std::map<std::string, UnitState> units;          // the units that matter
-  std::deque<TimedLine> tail;                      // the last lines (reporter lines left out)
-  std::optional<TimedLine> waiting;                // latest "a start job is running" line
-  std::optional<Report> report;                    // the latest complete reporter block
+  std::map<std::string, std::int64_t> milestones;      // first time each was seen
+  std::vector<std::string> milestone_order;            // in the order they were seen
+  std::optional<Finding> failure;                      // the first boot failure
+  std::vector<Finding> warnings;                       // incl. other units' failures
+  std::map<std::string, UnitState> units;              // the units that matter
+  std::deque<TimedLine> tail;                          // the last lines (reporter lines left out)
+  std::optional<TimedLine> waiting;                    // latest "a start job is running" line
+  std::optional<std::int64_t> waiting_for_network_ms;  // first such line about the network
+  std::optional<Report> report;                        // the latest complete reporter block
   std::optional<std::int64_t> report_ms, first_report_ms;
   std::uint64_t reports = 0, reports_broken = 0;
   std::optional<TimedLine> ready_on;  // --ready-on matched

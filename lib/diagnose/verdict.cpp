@@ -1,6 +1,7 @@
 #include "diagnose/verdict.hpp"
 
 #include <algorithm>
+#include <cerrno>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -24,8 +25,8 @@ bool neighbour_answers(std::string_view n) {
 
 std::string milestone_words(const Analysis& a, ms_t start) {
   auto m = a.latest_milestone();
-  if (!m) return "before the first milestone (no 'Linux version' line yet)";
-  return fmt::format("after {} (at {})", m->first, secs(m->second - start));
+  if (!m) return "the guest had reached no milestone (no 'Linux version' line yet)";
+  return fmt::format("the guest had reached {} (at {})", m->first, secs(m->second - start));
 }
 
 // "vm-agent said \"SESSION_ID not set\"" from "[ 1.2] vm-agent[167]: SESSION_ID not set".
@@ -145,6 +146,9 @@ std::string ProbeState::describe() const {
   const std::string more = arp.empty() ? "" : ": " + arp;
   switch (last) {
     case Outcome::none:
+      if (in_flight_ms && now_ms)
+        return fmt::format("no answer yet from {}:{} (the first probe has waited {}){}", ip, port,
+                           secs(*now_ms - *in_flight_ms), more);
       return attempts == 0 ? "not probed yet" : "no answer yet";
     case Outcome::ok:
       return fmt::format("HTTP {} from GET {}", ok_status, url);
@@ -155,6 +159,11 @@ std::string ProbeState::describe() const {
           "connection refused by {}:{}: the guest's network is up but nothing listens on port {}",
           ip, port, port);
     case Outcome::unreachable:
+      if (last_errno == ENETUNREACH)
+        return fmt::format(
+            "no route to {} (ENETUNREACH): this host has no route to the guest's "
+            "network; run vm-wait-ready where its bridge is (ip netns exec ...)",
+            ip);
       return fmt::format("no route to {} (EHOSTUNREACH){}", ip, more);
     case Outcome::timeout:
       return fmt::format("no answer from {}:{} before the connect timeout{}", ip, port, more);
@@ -279,7 +288,7 @@ Decision decide(const Analysis& a, const std::vector<UnitFacts>& units, const Pr
 
   // 4. The VMM is gone (the console has been read to its end).
   if (v.exited) {
-    std::string msg = fmt::format("the VMM (pid {}) exited, {}; the guest got {}", v.pid,
+    std::string msg = fmt::format("the VMM (pid {}) exited, {}; {}", v.pid,
                                   v.status.empty() ? "exit status unknown" : v.status,
                                   milestone_words(a, cfg.start_ms));
     std::vector<std::string> ev;
@@ -366,7 +375,11 @@ Decision decide(const Analysis& a, const std::vector<UnitFacts>& units, const Pr
       continue;
     }
     std::string hint;
-    if (f.enabled_in.empty())
+    if (!f.in_record)
+      hint =
+          "; it is not in the record's agent.units (agent-inject did not install it with "
+          "--unit, which enables it): is it enabled?";
+    else if (f.enabled_in.empty())
       hint =
           "; it is not enabled in any target (agent.units[].enabled_in is empty): enable it "
           "(agent-inject --unit) or start it from an enabled unit";
@@ -469,10 +482,13 @@ Decision decide(const Analysis& a, const std::vector<UnitFacts>& units, const Pr
       at = *multi_user + g.network;
       grace = g.network;
       after = "multi-user.target was reached";
-    } else if (auto init = a.milestone("init_started")) {
-      at = *init + g.network_early;
+    } else if (a.waiting_for_network_ms) {
+      // The boot is held up by its network (an agent ordered after
+      // network-online.target): not merely slow, which a loaded host makes
+      // every boot.
+      at = *a.waiting_for_network_ms + g.network_early;
       grace = g.network_early;
-      after = "init started";
+      after = "the boot began to wait for the network";
     }
     if (at) {
       if (final || now >= *at) {
@@ -562,8 +578,8 @@ Decision decide(const Analysis& a, const std::vector<UnitFacts>& units, const Pr
     vd.ok = false;
     vd.reason = "timeout";
     vd.code = Exit::not_ready;
-    vd.message = fmt::format("not ready after {}: {}; the guest got {}", secs(now - cfg.start_ms),
-                             p.describe(), milestone_words(a, cfg.start_ms));
+    vd.message = fmt::format("not ready after {}: {}; {}", secs(now - cfg.start_ms), p.describe(),
+                             milestone_words(a, cfg.start_ms));
     vd.expected = fmt::format("GET {} to answer HTTP {}", p.url, p.expect);
     vd.evidence = tail_lines(a, 10);
     vd.at_ms = now;
@@ -571,6 +587,18 @@ Decision decide(const Analysis& a, const std::vector<UnitFacts>& units, const Pr
   }
   recheck(cfg.deadline_ms);
   return d;
+}
+
+PostMortem post_mortem(std::string_view console, const Catalog& catalog,
+                       const std::vector<UnitFacts>& units, const VmmState& vmm) {
+  ConsoleAnalyzer an(catalog, units);
+  an.feed(console, 0);
+  an.finish(0);
+  DecideConfig cfg;
+  cfg.console = true;
+  ProbeState none;
+  auto d = decide(an.state(), units, none, vmm, cfg, 0, /*final=*/true);
+  return {an.state(), std::move(d.verdict)};
 }
 
 nlohmann::json ready_json(const Verdict& v, const Analysis& a, const ProbeState& p,
@@ -589,7 +617,7 @@ nlohmann::json ready_json(const Verdict& v, const Analysis& a, const ProbeState&
   if (p.ok_ms) ms["answered"] = std::max<std::int64_t>(*p.ok_ms - cfg.start_ms, 0);
   j["milestones"] = ms;
   nlohmann::json us = nlohmann::json::object();
-  for (const auto& [name, s] : a.units) us[name] = s.to_json();
+  for (const auto& [name, s] : a.units) us[name] = s.to_json(cfg.start_ms);
   if (!us.empty()) j["units"] = us;
   j["attempts"] = p.attempts;
   j["last_error"] = p.last == Outcome::ok ? "" : p.describe();

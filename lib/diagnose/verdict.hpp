@@ -38,6 +38,8 @@ struct ProbeState {
   int ok_status = 0;
   Outcome last = Outcome::none;
   std::optional<std::int64_t> last_ms;
+  std::optional<std::int64_t> in_flight_ms;  // a probe has been running since
+  std::optional<std::int64_t> now_ms;        // when describe() is asked (for "since")
   int last_errno = 0;
   int last_http = 0;
   std::string last_detail;                          // curl's words for `other`
@@ -73,8 +75,8 @@ struct Graces {
   std::int64_t unit_start = 5000;        // multi-user reached, agent unit not started
   std::int64_t boot_finished = 2000;     // "Startup finished", agent unit not started
   std::int64_t network = 15000;          // multi-user reached, no network
-  std::int64_t network_early = 60000;    // init started (multi-user never reached), no network
-  std::int64_t port = 10000;             // unit running, connection refused
+  std::int64_t network_early = 30000;    // the boot waits for the network, no network
+  std::int64_t port = 20000;             // unit running, connection refused
   std::int64_t port_reporter = 3000;     // ... when the reporter shows why
   std::int64_t stalled = 60000;          // console silent before multi-user
 };
@@ -110,6 +112,16 @@ struct Decision {
 
 Decision decide(const Analysis& a, const std::vector<UnitFacts>& units, const ProbeState& p,
                 const VmmState& v, const DecideConfig& cfg, std::int64_t now, bool final = false);
+
+// Post mortem, over a finished console log (vm-logs-archive's summary):
+// the whole log analysed at once, every grace period elapsed, no probe.
+// std::nullopt verdict: the console shows no failure.
+struct PostMortem {
+  Analysis analysis;
+  std::optional<Verdict> verdict;
+};
+PostMortem post_mortem(std::string_view console, const Catalog& catalog,
+                       const std::vector<UnitFacts>& units, const VmmState& vmm = {});
 
 // The record's `ready` section.
 nlohmann::json ready_json(const Verdict& v, const Analysis& a, const ProbeState& p,

@@ -18,7 +18,9 @@
 //   env_key_missing, env_only_in_etc_environment, env_key_ignored,
 //   env_key_set (info),
 //   no_wait_online_provider, network_online_not_wanted (warning),
-//   wait_online_provider (info).
+//   wait_online_provider (info),
+//   reporter (info), no_reporter (info), reporter_not_enabled (warning),
+//   reporter_script_missing (warning): the vmutils guest reporter.
 #pragma once
 
 #include <string>

@@ -2,8 +2,9 @@
 // one unit, split by finding family into check_unit_file.cpp (where systemd
 // finds the unit, drop-ins, [Install]), check_enablement.cpp, check_user.cpp
 // (User=, Group=, WorkingDirectory=), check_exec.cpp (Exec*= and their
-// interpreters), check_environment.cpp and check_network.cpp. Not part of
-// the library's interface: include inspect/check.hpp.
+// interpreters), check_environment.cpp, check_network.cpp and
+// check_reporter.cpp. Not part of the library's interface: include
+// inspect/check.hpp.
 #pragma once
 
 #include <algorithm>
@@ -91,7 +92,10 @@ class Checker {
                     fmt::format("--require-env '{}' is not a variable name (letters, digits, "
                                 "'_'; not starting with a digit)",
                                 k));
-    if (!locate()) return std::move(out_);
+    if (!locate()) {
+      check_reporter();
+      return std::move(out_);
+    }
     load_dropins();
     check_install();
     check_enabled();
@@ -100,6 +104,7 @@ class Checker {
     check_workdir();
     check_environment();
     check_network_online();
+    check_reporter();
     return std::move(out_);
   }
 
@@ -200,6 +205,7 @@ class Checker {
 
   // --- network-online.target ---------------------------------------------
   void check_network_online();
+  void check_reporter();
 };
 
 }  // namespace vmu::inspect::detail

@@ -13,6 +13,12 @@ std::string to_rfc3339(SysTime t) {
                      std::chrono::time_point_cast<std::chrono::seconds>(t));
 }
 
+std::string to_rfc3339_ms(SysTime t) {
+  const auto ms = std::chrono::time_point_cast<std::chrono::milliseconds>(t);
+  const auto secs = std::chrono::time_point_cast<std::chrono::seconds>(ms);
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", secs, (ms - secs).count());
+}
+
 std::string now_rfc3339() {
   return to_rfc3339(std::chrono::system_clock::now());
 }

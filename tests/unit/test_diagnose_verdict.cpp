@@ -350,7 +350,7 @@ TEST_CASE("verdict: the deadline gives timeout (exit 3) with the last probe erro
   CHECK(d.verdict->reason == "timeout");
   CHECK(d.verdict->code == Exit::not_ready);
   CHECK(contains(d.verdict->message, "no route to 10.0.0.2 (EHOSTUNREACH)"));
-  CHECK(contains(d.verdict->message, "after kernel_up"));
+  CHECK(contains(d.verdict->message, "the guest had reached kernel_up"));
   auto j = ready_json(*d.verdict, g.an.state(), g.p, g.v, g.cfg);
   CHECK(j["ok"] == false);
   CHECK(j["reason"] == "timeout");
@@ -378,4 +378,55 @@ TEST_CASE("probe words") {
   p.last = Outcome::http_status;
   p.last_http = 503;
   CHECK(p.describe() == "GET http://10.0.0.2:8080/health answered HTTP 503 (expected 200)");
+}
+
+TEST_CASE("post mortem over a finished console log") {
+  Catalog cat;
+  const std::string log =
+      "[    0.0] Linux version 6.1.0\r\n"
+      "[    4.5] systemd[1]: systemd 252 running in system mode (+PAM)\r\n"
+      "[   41.3] vm-agent[167]: SESSION_ID not set\r\n"
+      "[   41.4] systemd[1]: vm-agent.service: Main process exited, code=exited, "
+      "status=1/FAILURE\r\n"
+      "[  OK  ] Reached target multi-user.target - Multi-User System.\r\n"
+      "vmguest login: ";
+  auto pm = post_mortem(log, cat, {agent()});
+  REQUIRE(pm.verdict);
+  CHECK(pm.verdict->reason == "unit_failed");
+  CHECK(contains(pm.verdict->message, "SESSION_ID not set"));
+  CHECK(pm.analysis.milestone("login_prompt"));
+  // A log that shows nothing wrong has no verdict; one without the unit
+  // starting after multi-user names that.
+  auto fine = post_mortem(
+      "[  OK  ] Started vm-agent.service - x.\r\n[  OK  ] Reached target multi-user.target - "
+      "Multi-User System.\r\n",
+      cat, {agent()});
+  CHECK_FALSE(fine.verdict);
+  auto never = post_mortem("[  OK  ] Reached target multi-user.target - Multi-User System.\r\n",
+                           cat, {agent()});
+  REQUIRE(never.verdict);
+  CHECK(never.verdict->reason == "unit_not_started");
+}
+
+TEST_CASE("verdict: a slow boot that keeps going is never network_down") {
+  Guest g;
+  g.say(0, "[    0.0] Linux version 6.1.0");
+  g.say(16000, "[   16.8] systemd[1]: systemd 252 running in system mode (+PAM)");
+  g.unreachable(17000);
+  for (std::int64_t t = 17000; t <= 110000; t += 5000) {
+    g.say(t, "[**    ] Job systemd-udev-trigger.service/start running (25s / 1min 48s)");
+    CHECK_FALSE(g.at(t).verdict);
+  }
+}
+
+TEST_CASE("verdict: a boot held up waiting for its network is network_down") {
+  Guest g;
+  g.say(0, "[    4.5] systemd[1]: systemd 252 running in system mode (+PAM)");
+  g.say(10000, "[ ***  ] A start job is running for Wait for Network to be Configured (5s / 2min)");
+  g.unreachable(11000);
+  CHECK_FALSE(g.at(10000 + g.cfg.graces.network_early - 1).verdict);
+  auto d = g.at(10000 + g.cfg.graces.network_early);
+  REQUIRE(d.verdict);
+  CHECK(d.verdict->reason == "network_down");
+  CHECK(contains(d.verdict->message, "the boot began to wait for the network"));
 }
