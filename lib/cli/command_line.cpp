@@ -150,6 +150,7 @@ void CommandLine::check(int argc, const char* const* argv) const {
       given_tool_opts.push_back(o);
   };
 
+  std::string last_valued;  // the option just before, when it took one value
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--") break;
@@ -159,13 +160,17 @@ void CommandLine::check(int argc, const char* const* argv) const {
       const CLI::Option* o = find(candidates(ctx), name);
       if (!o) throw unknown_option(name);
       note(o);
+      last_valued.clear();
       if (eq != std::string::npos || !takes_value(o)) continue;
+      if (!takes_many(o) && o->get_multi_option_policy() == CLI::MultiOptionPolicy::TakeAll)
+        last_valued = name;  // repeatable, one value each
       ++i;  // its value
       if (takes_many(o))
         while (i + 1 < argc && argv[i + 1][0] != '-' && !sub_named(argv[i + 1])) ++i;
       continue;
     }
     if (arg.size() > 1 && arg[0] == '-') {
+      last_valued.clear();
       for (std::size_t k = 1; k < arg.size(); ++k) {
         const std::string name = fmt::format("-{}", arg[k]);
         const CLI::Option* o = find(candidates(ctx), name);
@@ -189,6 +194,13 @@ void CommandLine::check(int argc, const char* const* argv) const {
                     fmt::format("unknown command '{}'{}; commands: {}", arg,
                                 did_you_mean(arg, sub_names), fmt::join(sub_names, ", ")));
     }
+    if (positionals_of(ctx).empty())
+      throw Error(Exit::usage, "usage",
+                  fmt::format("unexpected argument '{}'{}", arg,
+                              last_valued.empty()
+                                  ? std::string()
+                                  : fmt::format(" ({} takes one value: repeat it for more)",
+                                                last_valued)));
   }
   if (ctx == &app_) return;
   for (const CLI::Option* o : given_tool_opts) {

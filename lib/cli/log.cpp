@@ -139,7 +139,8 @@ void Log::draw_live_locked() {
       ++n;
       break;
     }
-    std::string line = fmt::format("{}: {}", tool_, quote_controls(text));
+    // A live line is not an event: no tool name, so the progress fits.
+    std::string line = quote_controls(text);
     // The width is counted in bytes: a line with multi-byte characters is
     // cut early, never too late (a wrapped line would break the redraw).
     if (line.size() >= cols) line.resize(cols - 1);

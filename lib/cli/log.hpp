@@ -58,7 +58,8 @@ class Log {
   // Live lines: a block of status lines at the bottom of a terminal, one
   // per key (a VM), redrawn in place; event lines are printed above it.
   // Shown only when stderr is a terminal and not quiet (progress_shown());
-  // otherwise nothing is drawn. Each line is cut to the terminal's width.
+  // otherwise nothing is drawn. Each line is cut to the terminal's width;
+  // it is shown as given, without the "tool: " of event lines.
   bool progress_shown() const { return tty_ && verbosity_ >= 0; }
   void live(const std::string& key, std::string_view text);
   void end_live(const std::string& key);

@@ -28,7 +28,9 @@ std::string progress_text(std::uint64_t done, std::uint64_t total,
   // A rate from less than a quarter second of work says little.
   if (secs >= 0.25 && done > 0) {
     const double rate = static_cast<double>(done) / secs;
-    s += fmt::format(", {}/s", human_bytes(static_cast<std::uint64_t>(rate)));
+    std::string r = human_bytes(static_cast<std::uint64_t>(rate));
+    if (const auto dot = r.find('.'); dot != std::string::npos) r.erase(dot, 2);  // "374 MiB"
+    s += fmt::format(", {}/s", r);
     if (total > done) {
       const auto eta = static_cast<long long>(std::ceil(static_cast<double>(total - done) / rate));
       s += eta >= 60 ? fmt::format(", ETA {} min {} s", eta / 60, eta % 60)

@@ -160,8 +160,12 @@ void Tool::add_example(CLI::App* where, std::string command, std::string what) {
 }
 
 void Tool::add_id_option(CLI::App* where, const std::string& help, bool many, Retry retry) {
+  // One id per --id, repeatable when `many`: a word after it is never
+  // taken as another id (rootfs-inspect diff --id A IMAGE_B).
   auto* opt = where->add_option("--id", ids_, help)->type_name("ID");
-  if (!many) opt->expected(1);
+  opt->expected(1)->allow_extra_args(false);
+  opt->multi_option_policy(many ? CLI::MultiOptionPolicy::TakeAll
+                                : CLI::MultiOptionPolicy::Throw);
   opt->check([](const std::string& v) -> std::string {
     return valid_vm_id(v) ? std::string()
                           : fmt::format("'{}' is not a valid VM id (1-40 of a-z, 0-9, '-')", v);

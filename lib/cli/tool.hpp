@@ -50,9 +50,9 @@ class Tool {
   // An example for --help of `where` (the tool or a subcommand).
   void add_example(CLI::App* where, std::string command, std::string what);
 
-  // --id ID (repeatable when `many`): VMs named instead of records on
-  // stdin; completed with the VM ids of the state folder. With `many` and
-  // Retry::offered, --retry too (see pipeline()).
+  // --id ID (one id each, repeatable when `many`): VMs named instead of
+  // records on stdin; completed with the VM ids of the state folder. With
+  // `many` and Retry::offered, --retry too (see pipeline()).
   void add_id_option(CLI::App* where, const std::string& help, bool many = false,
                      Retry retry = Retry::offered);
 
