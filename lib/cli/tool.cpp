@@ -164,8 +164,7 @@ void Tool::add_id_option(CLI::App* where, const std::string& help, bool many, Re
   // taken as another id (rootfs-inspect diff --id A IMAGE_B).
   auto* opt = where->add_option("--id", ids_, help)->type_name("ID");
   opt->expected(1)->allow_extra_args(false);
-  opt->multi_option_policy(many ? CLI::MultiOptionPolicy::TakeAll
-                                : CLI::MultiOptionPolicy::Throw);
+  opt->multi_option_policy(many ? CLI::MultiOptionPolicy::TakeAll : CLI::MultiOptionPolicy::Throw);
   opt->check([](const std::string& v) -> std::string {
     return valid_vm_id(v) ? std::string()
                           : fmt::format("'{}' is not a valid VM id (1-40 of a-z, 0-9, '-')", v);
@@ -204,7 +203,8 @@ Record Tool::id_record() const {
 }
 
 void Tool::report_closed_stdout(const std::string& what) {
-  log_.warn("standard output was closed by the program reading it: {} stopped there", what);
+  log_.warn("standard output was closed by the program reading it: the rest of {} was not written",
+            what);
 }
 
 int Tool::complete_ids(int argc, char** argv) {

@@ -201,3 +201,15 @@ TEST_CASE("gc frees leases made in an earlier boot of the host") {
   CHECK(freed[0].reason == "earlier_boot");
   CHECK(f.leases() == 0);
 }
+
+TEST_CASE("undo takes back a VM nobody received: TAP, lease and state") {
+  Fixture f;
+  f.alloc.allocate(f.req("vm-a"));
+  f.alloc.allocate(f.req("vm-b"));
+  f.alloc.undo("vm-b");
+  CHECK_FALSE(f.net.exists("vmtap3"));
+  CHECK(f.leases() == 1);
+  CHECK_FALSE(f.state.exists("vm-b"));
+  CHECK(f.state.exists("vm-a"));  // the one received stays whole
+  CHECK(f.net.exists("vmtap2"));
+}

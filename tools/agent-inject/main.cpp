@@ -6,6 +6,7 @@
 #include "inject/inject.hpp"
 #include "inject/request.hpp"
 #include "inspect/check.hpp"
+#include "record/jsonl.hpp"
 
 int main(int argc, char** argv) {
   vmu::cli::Tool tool("agent-inject",
@@ -126,8 +127,9 @@ int main(int argc, char** argv) {
         tool.finished_despite_interrupt();
       }
       report(res, "", true);
-      if (!dry_run) fmt::print("{}\n", res.agent_json().dump());
       std::fflush(stdout);
+      if (!dry_run && !vmu::LineWriter(STDOUT_FILENO).write(res.agent_json().dump()))
+        tool.report_closed_stdout("the agent section");
       preflight(image, res, "");
       return 0;
     }

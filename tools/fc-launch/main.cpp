@@ -160,12 +160,15 @@ int main(int argc, char** argv) {
       // Plans only: printed, never started, no record saved.
       req.vmm_binary = resolve_binary(o, backend, true);
       vmu::LineWriter out(STDOUT_FILENO);
-      return tool.for_each_record([&](const vmu::Record& rec) {
+      bool open = true;
+      const int rc = tool.for_each_record([&](const vmu::Record& rec) {
+        if (!open) return;
         auto plan = vmm::make_plan(rec, req, state);
         vmm::check_inputs(plan, false);
-        if (!out.write(plan.dry_run_json().dump()))
-          throw Error(Exit::failed, "stdout_closed", "standard output was closed");
+        open = out.write(plan.dry_run_json().dump());
       });
+      if (!open) tool.report_closed_stdout("the dry run");
+      return rc;
     }
 
     return tool.pipeline(

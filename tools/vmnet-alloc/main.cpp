@@ -133,6 +133,7 @@ int main(int argc, char** argv) {
     vmu::LineWriter out(STDOUT_FILENO);
     vmu::cli::RecordOutput records(STDOUT_FILENO);
 
+    bool closed = false;  // release and gc go on: their work is not undone
     if (release->parsed()) {
       int rc = 0;
       for (const auto& id : release_ids) {
@@ -142,12 +143,13 @@ int main(int argc, char** argv) {
           tool.log().info(
               "{}: {}", id,
               r == vmu::Allocator::Released::released ? "released" : "already released");
-          out.write(nlohmann::json{{"id", id}, {"release", what}}.dump());
+          if (!out.write(nlohmann::json{{"id", id}, {"release", what}}.dump())) closed = true;
         } catch (const vmu::Error& e) {
           tool.log().error("{}", e.what());
           if (rc == 0) rc = static_cast<int>(e.code());
         }
       }
+      if (closed) tool.report_closed_stdout("the release report");
       return rc;
     }
     if (list->parsed()) {
@@ -184,8 +186,9 @@ int main(int argc, char** argv) {
           tool.log().info("{}: {} {} ({})", s.lease.id, dry_run ? "would free" : "freed",
                           s.lease.ip.str(), s.reason);
         }
-        out.write(j.dump());
+        if (!out.write(j.dump())) closed = true;
       }
+      if (closed) tool.report_closed_stdout("the gc report");
       return rc;
     }
 
