@@ -164,7 +164,7 @@ void CommandLine::check(int argc, const char* const* argv) const {
       if (eq != std::string::npos || !takes_value(o)) continue;
       if (!takes_many(o) && o->get_multi_option_policy() == CLI::MultiOptionPolicy::TakeAll)
         last_valued = name;  // repeatable, one value each
-      ++i;  // its value
+      ++i;                   // its value
       if (takes_many(o))
         while (i + 1 < argc && argv[i + 1][0] != '-' && !sub_named(argv[i + 1])) ++i;
       continue;
@@ -195,12 +195,12 @@ void CommandLine::check(int argc, const char* const* argv) const {
                                 did_you_mean(arg, sub_names), fmt::join(sub_names, ", ")));
     }
     if (positionals_of(ctx).empty())
-      throw Error(Exit::usage, "usage",
-                  fmt::format("unexpected argument '{}'{}", arg,
-                              last_valued.empty()
-                                  ? std::string()
-                                  : fmt::format(" ({} takes one value: repeat it for more)",
-                                                last_valued)));
+      throw Error(
+          Exit::usage, "usage",
+          fmt::format("unexpected argument '{}'{}", arg,
+                      last_valued.empty()
+                          ? std::string()
+                          : fmt::format(" ({} takes one value: repeat it for more)", last_valued)));
   }
   if (ctx == &app_) return;
   for (const CLI::Option* o : given_tool_opts) {
