@@ -114,10 +114,15 @@ class Tool {
   // Reports a closed stdout in one line (listing commands: nothing lost).
   void report_closed_stdout(const std::string& what);
 
- private:
-  // The failed record `rec` named by --id: reported, or made ready for a
-  // retry (its error cleared). Returns the code to note (ok when retried).
+  // For a tool with its own record loop (cli::RecordStream): a failed
+  // record named by --id is reported (which tool failed it, why, what to
+  // run) and its error code returned, to be noted and the record passed on
+  // as it is; with --retry (and an error not from an earlier step) its
+  // error is cleared and Exit::ok returned: work on it. pipeline() and
+  // for_each_record() do this themselves.
   Exit take_failed_id(Record& rec);
+
+ private:
   int complete_ids(int argc, char** argv);
 
   std::string name_;
