@@ -1,70 +1,106 @@
 // Shell completions generated from a tool's own option table, so they can
 // not drift from the flags (`TOOL --completion bash|zsh|fish`). The scripts
 // under completions/ are this output, kept current by a test.
+//
+// What a value completes to follows from the option's type name: ID (a VM
+// id: the completion runs `TOOL [--state-dir DIR] --complete-ids`), FILE
+// and SRC... (host files; folders end in '/'), DIR (host folders), the
+// words of a one_of check or a {a,b} type name; anything else is free text.
+// A subcommand completes its own options, those it shares with the tool and
+// the common ones (each once); positionals complete by their type too.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <sstream>
 
+#include "cli/options.hpp"
 #include "cli/tool.hpp"
 
 namespace vmu::cli {
 
 namespace {
 
+enum class Kind { none, text, file, dir, id, choice };
+
 struct Opt {
-  std::vector<std::string> names;  // "--pool", "-c"
+  std::vector<std::string> names;  // "--pool", "-p"
   std::string desc;
-  enum class Value { none, any, file, dir } value = Value::none;
+  Kind kind = Kind::none;
   std::vector<std::string> choices;
+};
+
+struct Pos {
+  Kind kind = Kind::text;
+  std::vector<std::string> choices;
+  bool many = false;  // takes every word from here on
+  std::string name;
 };
 
 struct Cmd {
   std::string name;  // "" for the tool itself
   std::string desc;
-  std::vector<Opt> opts;
+  std::vector<Opt> opts;  // every option one may give here
+  std::vector<Pos> pos;
 };
 
 std::string first_line(const std::string& s) {
   return s.substr(0, s.find('\n'));
 }
 
-std::vector<Opt> options_of(const CLI::App* app) {
-  std::vector<Opt> out;
-  for (const CLI::Option* o : app->get_options()) {
-    if (o->get_positional() && o->get_lnames().empty() && o->get_snames().empty()) continue;
-    if (o->get_group().empty()) continue;  // hidden
-    Opt opt;
-    for (const auto& l : o->get_lnames()) opt.names.push_back("--" + l);
-    for (const auto& s : o->get_snames()) opt.names.push_back("-" + s);
-    if (opt.names.empty()) continue;
-    opt.desc = first_line(o->get_description());
-    if (o->get_type_size() > 0 && o->get_expected_min() > 0) {
-      const std::string type = o->get_type_name();
-      auto lb = type.find('{');
-      auto rb = type.find('}', lb == std::string::npos ? 0 : lb);
-      if (lb != std::string::npos && rb != std::string::npos) {
-        std::stringstream ss(type.substr(lb + 1, rb - lb - 1));
-        std::string c;
-        while (std::getline(ss, c, ',')) opt.choices.push_back(c);
-      }
-      if (type.find("DIR") != std::string::npos)
-        opt.value = Opt::Value::dir;
-      else if (type.find("FILE") != std::string::npos || type.find("PATH") != std::string::npos)
-        opt.value = Opt::Value::file;
-      else
-        opt.value = Opt::Value::any;
-    }
-    out.push_back(std::move(opt));
+Kind kind_of(const CLI::Option* o, std::vector<std::string>& choices) {
+  if (o->get_type_size() == 0 || o->get_expected_max() == 0) return Kind::none;
+  choices = choices_of(o);
+  const std::string type = o->get_type_name();
+  if (choices.empty() && type.size() > 2 && type.front() == '{' && type.back() == '}') {
+    std::stringstream ss(type.substr(1, type.size() - 2));
+    std::string c;
+    while (std::getline(ss, c, ',')) choices.push_back(c);
   }
-  return out;
+  if (!choices.empty()) return Kind::choice;
+  if (type == "ID") return Kind::id;
+  if (type == "DIR") return Kind::dir;
+  if (type == "FILE" || type.starts_with("SRC")) return Kind::file;
+  return Kind::text;
 }
 
-std::vector<Cmd> commands_of(const CLI::App& app) {
-  std::vector<Cmd> cmds;
-  cmds.push_back({"", first_line(app.get_description()), options_of(&app)});
-  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
-    cmds.push_back({sub->get_name(), first_line(sub->get_description()), options_of(sub)});
+Opt make_opt(const CLI::Option* o) {
+  Opt opt;
+  opt.names = option_names(o);
+  opt.desc = first_line(o->get_description());
+  opt.kind = kind_of(o, opt.choices);
+  return opt;
+}
+
+Cmd make_cmd(const CommandLine& cl, const CLI::App* app) {
+  Cmd c;
+  c.name = app == &cl.app() ? std::string() : app->get_name();
+  c.desc = first_line(app->get_description());
+  const auto opts = cl.options_of(app);
+  std::vector<std::string> seen;
+  for (const auto* group : {&opts.own, &opts.shared, &opts.common})
+    for (const CLI::Option* o : *group) {
+      Opt opt = make_opt(o);
+      std::erase_if(opt.names, [&](const std::string& n) {
+        return std::find(seen.begin(), seen.end(), n) != seen.end();
+      });
+      if (opt.names.empty()) continue;
+      seen.insert(seen.end(), opt.names.begin(), opt.names.end());
+      c.opts.push_back(std::move(opt));
+    }
+  for (const CLI::Option* o : cl.positionals_of(app)) {
+    Pos p;
+    p.kind = kind_of(o, p.choices);
+    p.many = o->get_expected_max() > 1;
+    p.name = o->get_name(true, false);
+    c.pos.push_back(std::move(p));
   }
+  return c;
+}
+
+std::vector<Cmd> commands_of(const CommandLine& cl) {
+  std::vector<Cmd> cmds;
+  cmds.push_back(make_cmd(cl, &cl.app()));
+  for (const CLI::App* sub : cl.subcommands()) cmds.push_back(make_cmd(cl, sub));
   return cmds;
 }
 
@@ -81,189 +117,338 @@ std::string quote_single(const std::string& s) {
   return out + "'";
 }
 
+std::string join(const std::vector<std::string>& v, const std::string& sep) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+// ---- bash ----------------------------------------------------------------
+
+std::string bash_action(Kind kind, const std::vector<std::string>& choices) {
+  switch (kind) {
+    case Kind::choice:
+      return fmt::format("COMPREPLY=($(compgen -W '{}' -- \"$cur\"))", join(choices, " "));
+    case Kind::file:
+      return "_vmutils_paths -f \"$cur\"";
+    case Kind::dir:
+      return "_vmutils_paths -d \"$cur\"";
+    case Kind::id:
+      return "_vmutils_ids \"${COMP_WORDS[0]}\" \"$sd\" \"$cur\"";
+    default:
+      return "COMPREPLY=()";
+  }
+}
+
 std::string bash(const std::string& tool, const std::vector<Cmd>& cmds) {
-  std::string subs;
-  for (const auto& c : cmds)
-    if (!c.name.empty()) subs += (subs.empty() ? "" : "|") + c.name;
+  std::vector<std::string> subs, valued;
+  for (const auto& c : cmds) {
+    if (!c.name.empty()) subs.push_back(c.name);
+    for (const auto& o : c.opts)
+      if (o.kind != Kind::none)
+        for (const auto& n : o.names)
+          if (std::find(valued.begin(), valued.end(), n) == valued.end()) valued.push_back(n);
+  }
   std::string out = fmt::format(
       "# bash completion for {0}; generated by `{0} --completion bash`: do not edit.\n"
+      "\n"
+      "# Host paths, one per line so names with spaces stay whole; a lone folder\n"
+      "# gets its '/' and no space after it.\n"
+      "_vmutils_paths() {{\n"
+      "  local IFS=$'\\n' p\n"
+      "  compopt -o filenames 2>/dev/null\n"
+      "  COMPREPLY=()\n"
+      "  for p in $(compgen \"$1\" -- \"$2\"); do\n"
+      "    [[ -d $p && $p != */ ]] && p=$p/\n"
+      "    COMPREPLY+=(\"$p\")\n"
+      "  done\n"
+      "  if ((${{#COMPREPLY[@]}} == 1)) && [[ ${{COMPREPLY[0]}} == */ ]]; then\n"
+      "    compopt -o nospace 2>/dev/null\n"
+      "  fi\n"
+      "}}\n"
+      "\n"
+      "# VM ids from the state folder (--state-dir as typed, else the\n"
+      "# environment's), asked of the tool itself.\n"
+      "_vmutils_ids() {{\n"
+      "  local IFS=$'\\n' sd=$2 args=()\n"
+      "  [[ $sd == '~'* ]] && sd=$HOME${{sd#'~'}}\n"
+      "  [[ -n $sd ]] && args=(--state-dir \"$sd\")\n"
+      "  COMPREPLY=($(compgen -W \"$(\"$1\" \"${{args[@]}}\" --complete-ids 2>/dev/null)\" -- "
+      "\"$3\"))\n"
+      "}}\n"
+      "\n"
       "_{1}() {{\n"
-      "  local cur=${{COMP_WORDS[COMP_CWORD]}} prev=${{COMP_WORDS[COMP_CWORD-1]}} sub= i\n",
+      "  local cur=${{COMP_WORDS[COMP_CWORD]}} prev=${{COMP_WORDS[COMP_CWORD-1]}}\n"
+      "  local sub= sd= npos=0 skip=0 i w\n"
+      "  for ((i = 1; i < COMP_CWORD; i++)); do\n"
+      "    w=${{COMP_WORDS[i]}}\n"
+      "    if ((skip)); then skip=0; continue; fi\n"
+      "    case $w in\n"
+      "      --state-dir) sd=${{COMP_WORDS[i+1]}}; skip=1; continue ;;\n"
+      "      --state-dir=*) sd=${{w#--state-dir=}}; continue ;;\n"
+      "      --*=*) continue ;;\n",
       tool, ident(tool));
+  if (!valued.empty()) out += fmt::format("      {}) skip=1; continue ;;\n", join(valued, "|"));
+  out += "      -*) continue ;;\n    esac\n";
   if (!subs.empty())
     out += fmt::format(
-        "  for ((i = 1; i < COMP_CWORD; i++)); do\n"
-        "    case ${{COMP_WORDS[i]}} in {}) sub=${{COMP_WORDS[i]}}; break ;; esac\n"
-        "  done\n",
-        subs);
-  // Values of options that take one.
+        "    if [[ -z $sub ]]; then\n      case $w in {}) sub=$w; continue ;; esac\n    fi\n",
+        join(subs, "|"));
+  out += "    ((npos++))\n  done\n";
+
+  // The value of an option (by the option's name; the same name takes the
+  // same kind of value in every subcommand).
   out += "  case $prev in\n";
   std::vector<std::string> seen;
   for (const auto& c : cmds)
     for (const auto& o : c.opts) {
-      if (o.value == Opt::Value::none) continue;
-      std::string pat;
+      if (o.kind == Kind::none) continue;
+      std::vector<std::string> pat;
       for (const auto& n : o.names)
         if (std::find(seen.begin(), seen.end(), n) == seen.end()) {
-          pat += (pat.empty() ? "" : "|") + n;
+          pat.push_back(n);
           seen.push_back(n);
         }
       if (pat.empty()) continue;
-      std::string action;
-      if (!o.choices.empty()) {
-        std::string words;
-        for (const auto& ch : o.choices) words += (words.empty() ? "" : " ") + ch;
-        action = fmt::format("COMPREPLY=($(compgen -W '{}' -- \"$cur\"))", words);
-      } else if (o.value == Opt::Value::dir) {
-        action = "COMPREPLY=($(compgen -d -- \"$cur\"))";
-      } else if (o.value == Opt::Value::file) {
-        action = "COMPREPLY=($(compgen -f -- \"$cur\"))";
-      } else {
-        action = "COMPREPLY=()";
-      }
-      out += fmt::format("    {}) {}; return ;;\n", pat, action);
+      out += fmt::format("    {}) {}; return ;;\n", join(pat, "|"), bash_action(o.kind, o.choices));
     }
-  out += "  esac\n  local words\n  case $sub in\n";
+  out += "  esac\n  case $sub in\n";
   for (const auto& c : cmds) {
-    std::string words;
-    for (const auto& o : c.opts)
-      for (const auto& n : o.names) words += (words.empty() ? "" : " ") + n;
-    if (c.name.empty()) {
-      // The tool's own options are accepted after a subcommand too.
-      for (const auto& s : cmds)
-        if (!s.name.empty()) words += " " + s.name;
-      out += fmt::format("    '') words='{}' ;;\n", words);
-    } else {
-      for (const auto& o : cmds.front().opts)
-        for (const auto& n : o.names) words += " " + n;
-      out += fmt::format("    {}) words='{}' ;;\n", c.name, words);
+    std::vector<std::string> words;
+    for (const auto& o : c.opts) words.insert(words.end(), o.names.begin(), o.names.end());
+    out += fmt::format("    {})\n", c.name.empty() ? "''" : c.name);
+    out += fmt::format(
+        "      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '{}' -- \"$cur\")); return; "
+        "fi\n",
+        join(words, " "));
+    if (c.name.empty() && !subs.empty()) {
+      out += fmt::format("      COMPREPLY=($(compgen -W '{}' -- \"$cur\"))\n", join(subs, " "));
+    } else if (!c.pos.empty()) {
+      out += "      case $npos in\n";
+      for (std::size_t i = 0; i < c.pos.size(); ++i) {
+        const auto& p = c.pos[i];
+        // A positional that takes many words is the last one: all from here.
+        const std::string pat = p.many ? std::string("*") : std::to_string(i);
+        out += fmt::format("        {}) {} ;;\n", pat, bash_action(p.kind, p.choices));
+      }
+      out += "      esac\n";
     }
+    out += "      ;;\n";
   }
-  out += fmt::format(
-      "  esac\n"
-      "  if [[ $cur == -* ]]; then\n"
-      "    COMPREPLY=($(compgen -W \"$words\" -- \"$cur\"))\n"
-      "  else\n"
-      "    COMPREPLY=($(compgen -W \"$words\" -- \"$cur\") $(compgen -f -- \"$cur\"))\n"
-      "  fi\n"
-      "}}\n"
-      "complete -F _{} {}\n",
-      ident(tool), tool);
+  out += fmt::format("  esac\n}}\ncomplete -F _{} {}\n", ident(tool), tool);
+  return out;
+}
+
+// ---- zsh -----------------------------------------------------------------
+
+std::string zsh_quote_desc(std::string d) {
+  for (char& ch : d)
+    if (ch == '[' || ch == ']' || ch == '\'' || ch == ':') ch = ' ';
+  return d;
+}
+
+std::string zsh_action(Kind kind, const std::vector<std::string>& choices,
+                       const std::string& what) {
+  switch (kind) {
+    case Kind::choice:
+      return fmt::format(":{}:({})", what, join(choices, " "));
+    case Kind::file:
+      return fmt::format(":{}:_files", what);
+    case Kind::dir:
+      return fmt::format(":{}:_files -/", what);
+    case Kind::id:
+      return fmt::format(":{}:_vmutils_ids", what);
+    case Kind::text:
+      return fmt::format(":{}: ", what);
+    default:
+      return "";
+  }
+}
+
+std::string zsh_spec(const Opt& o) {
+  std::string names;
+  if (o.names.size() == 1) {
+    names = o.names.front();
+  } else {
+    names = "(" + join(o.names, " ") + ")'{" + join(o.names, ",") + "}'";
+  }
+  std::string what = "value";
+  if (o.kind == Kind::file) what = "file";
+  if (o.kind == Kind::dir) what = "folder";
+  if (o.kind == Kind::id) what = "VM id";
+  return "'" + names + "[" + zsh_quote_desc(o.desc) + "]" + zsh_action(o.kind, o.choices, what) +
+         "'";
+}
+
+std::string zsh_pos_specs(const Cmd& c) {
+  std::string out;
+  for (std::size_t i = 0; i < c.pos.size(); ++i) {
+    const auto& p = c.pos[i];
+    std::string action = zsh_action(p.kind == Kind::none ? Kind::text : p.kind, p.choices, p.name);
+    out += fmt::format(" '{}{}'", p.many ? "*" : std::to_string(i + 1), action);
+  }
   return out;
 }
 
 std::string zsh(const std::string& tool, const std::vector<Cmd>& cmds) {
-  auto spec = [](const Opt& o) {
-    std::string names;
-    if (o.names.size() == 1) {
-      names = o.names.front();
-    } else {
-      std::string excl;
-      for (const auto& n : o.names) excl += (excl.empty() ? "" : " ") + n;
-      std::string alts;
-      for (const auto& n : o.names) alts += (alts.empty() ? "" : ",") + n;
-      names = "(" + excl + ")'{" + alts + "}'";
-    }
-    std::string desc = o.desc;
-    for (char& ch : desc)
-      if (ch == '[' || ch == ']' || ch == '\'' || ch == ':') ch = ' ';
-    std::string action;
-    if (o.value == Opt::Value::dir)
-      action = ":dir:_files -/";
-    else if (o.value == Opt::Value::file)
-      action = ":file:_files";
-    else if (!o.choices.empty()) {
-      std::string w;
-      for (const auto& c : o.choices) w += (w.empty() ? "" : " ") + c;
-      action = ":value:(" + w + ")";
-    } else if (o.value == Opt::Value::any)
-      action = ":value: ";
-    return "'" + names + "[" + desc + "]" + action + "'";
-  };
   std::string out = fmt::format(
-      "#compdef {0}\n# zsh completion for {0}; generated by `{0} --completion zsh`: do not "
-      "edit.\n_{1}() {{\n  local -a common\n  common=(\n",
+      "#compdef {0}\n"
+      "# zsh completion for {0}; generated by `{0} --completion zsh`: do not edit.\n"
+      "\n"
+      "# VM ids from the state folder (--state-dir as typed, else the\n"
+      "# environment's), asked of the tool itself.\n"
+      "(( $+functions[_vmutils_ids] )) || _vmutils_ids() {{\n"
+      "  local -a ids\n"
+      "  local sd=${{opt_args[--state-dir]}} cmd=${{words[1]}}\n"
+      "  # After a subcommand, words[1] is the subcommand: the tool is $service.\n"
+      "  [[ $cmd == */* ]] || cmd=$service\n"
+      "  ids=(${{(f)\"$(_call_program vm-ids $cmd ${{sd:+--state-dir}} ${{sd:+${{(q)sd}}}} "
+      "--complete-ids 2>/dev/null)\"}})\n"
+      "  _wanted vm-ids expl 'VM id' compadd -a ids\n"
+      "}}\n"
+      "\n"
+      "_{1}() {{\n",
       tool, ident(tool));
-  for (const auto& o : cmds.front().opts) out += "    " + spec(o) + "\n";
-  out += "  )\n";
+  const Cmd& top = cmds.front();
+  std::string top_specs;
+  for (const auto& o : top.opts) top_specs += " \\\n    " + zsh_spec(o);
   if (cmds.size() == 1) {
-    out += "  _arguments -s $common '*:file:_files'\n}\n";
+    out += "  _arguments -s -S" + top_specs + zsh_pos_specs(top) + "\n}\n";
   } else {
     out += "  local -a subcmds\n  subcmds=(\n";
     for (const auto& c : cmds)
-      if (!c.name.empty()) {
-        std::string d = c.desc;
-        for (char& ch : d)
-          if (ch == '\'' || ch == ':') ch = ' ';
-        out += fmt::format("    '{}:{}'\n", c.name, d);
-      }
+      if (!c.name.empty()) out += fmt::format("    '{}:{}'\n", c.name, zsh_quote_desc(c.desc));
+    out += "  )\n  local curcontext=$curcontext state line\n  typeset -A opt_args\n";
+    out += "  _arguments -C -s -S" + top_specs + " \\\n    '1: :->cmd' '*:: :->args'\n";
     out +=
-        "  )\n"
-        "  local curcontext=$curcontext state line\n"
-        "  _arguments -C -s $common '1: :->cmd' '*:: :->args'\n"
         "  case $state in\n"
-        "    cmd) _describe command subcmds; _files ;;\n"
+        "    cmd) _describe command subcmds ;;\n"
         "    args)\n"
+        "      curcontext=${curcontext%:*:*}:" +
+        tool +
+        "-$line[1]:\n"
         "      case $line[1] in\n";
     for (const auto& c : cmds) {
       if (c.name.empty()) continue;
-      out += fmt::format("        {}) _arguments -s $common", c.name);
-      for (const auto& o : c.opts) out += " " + spec(o);
-      out += " '*:file:_files' ;;\n";
+      out += fmt::format("        {}) _arguments -s -S", c.name);
+      for (const auto& o : c.opts) out += " \\\n            " + zsh_spec(o);
+      out += zsh_pos_specs(c) + " ;;\n";
     }
-    out += "        *) _arguments -s $common '*:file:_files' ;;\n      esac ;;\n  esac\n}\n";
+    out += "      esac ;;\n  esac\n}\n";
   }
   out += fmt::format("_{} \"$@\"\n", ident(tool));
   return out;
 }
 
-std::string fish(const std::string& tool, const std::vector<Cmd>& cmds) {
+// ---- fish ----------------------------------------------------------------
+
+std::string fish_value(Kind kind, const std::vector<std::string>& choices) {
+  switch (kind) {
+    case Kind::choice:
+      return " -x -a " + quote_single(join(choices, " "));
+    case Kind::file:
+      return " -r -F";
+    case Kind::dir:
+      return " -x -a '(__fish_complete_directories)'";
+    case Kind::id:
+      return " -x -a '(__vmutils_ids)'";
+    case Kind::text:
+      return " -x";
+    default:
+      return "";
+  }
+}
+
+std::string fish(const std::string& tool, const CommandLine& cl, const std::vector<Cmd>& cmds) {
   std::string out = fmt::format(
       "# fish completion for {0}; generated by `{0} --completion fish`: do not edit.\n"
+      "\n"
+      "# VM ids from the state folder (--state-dir as typed, else the\n"
+      "# environment's), asked of the tool itself.\n"
+      "function __vmutils_ids\n"
+      "    set -l tokens (commandline -opc)\n"
+      "    set -l sd\n"
+      "    for i in (seq 2 (count $tokens))\n"
+      "        switch $tokens[$i]\n"
+      "            case --state-dir\n"
+      "                set -l j (math $i + 1)\n"
+      "                test $j -le (count $tokens); and set sd --state-dir $tokens[$j]\n"
+      "            case '--state-dir=*'\n"
+      "                set sd $tokens[$i]\n"
+      "        end\n"
+      "    end\n"
+      "    $tokens[1] $sd --complete-ids 2>/dev/null\n"
+      "end\n"
+      "\n"
       "complete -c {0} -f\n",
       tool);
-  std::string subs;
+  std::vector<std::string> subs;
   for (const auto& c : cmds)
-    if (!c.name.empty()) subs += (subs.empty() ? "" : " ") + c.name;
+    if (!c.name.empty()) subs.push_back(c.name);
+  const std::string all_subs = join(subs, " ");
+  auto opt_line = [&](const Opt& o, const std::string& cond) {
+    std::string line = fmt::format("complete -c {}{}", tool, cond);
+    for (const auto& n : o.names)
+      line += n.starts_with("--") ? " -l " + n.substr(2) : " -s " + n.substr(1);
+    line += fish_value(o.kind, o.choices) + " -d " + quote_single(o.desc) + "\n";
+    return line;
+  };
+  auto pos_lines = [&](const Cmd& c, const std::string& cond) {
+    std::string s;
+    if (c.pos.empty()) return s;
+    // fish completes positionals without their index: the first one's kind.
+    const Pos& p = c.pos.front();
+    if (p.kind == Kind::file) s += fmt::format("complete -c {}{} -F\n", tool, cond);
+    if (p.kind == Kind::dir)
+      s += fmt::format("complete -c {}{} -a '(__fish_complete_directories)'\n", tool, cond);
+    if (p.kind == Kind::id) s += fmt::format("complete -c {}{} -a '(__vmutils_ids)'\n", tool, cond);
+    if (p.kind == Kind::choice)
+      s += fmt::format("complete -c {}{} -a {}\n", tool, cond, quote_single(join(p.choices, " ")));
+    return s;
+  };
+  const Cmd& top = cmds.front();
+  if (subs.empty()) {
+    for (const auto& o : top.opts) out += opt_line(o, "");
+    out += pos_lines(top, "");
+    return out;
+  }
   for (const auto& c : cmds) {
-    std::string cond;
-    if (!c.name.empty()) {
-      cond = fmt::format(" -n '__fish_seen_subcommand_from {}'", c.name);
-      out += fmt::format("complete -c {} -n 'not __fish_seen_subcommand_from {}' -a {} -d {}\n",
-                         tool, subs, c.name, quote_single(c.desc));
+    if (c.name.empty()) continue;
+    out += fmt::format("complete -c {} -n 'not __fish_seen_subcommand_from {}' -a {} -d {}\n", tool,
+                       all_subs, c.name, quote_single(c.desc));
+  }
+  // The tool's options: common ones everywhere; the others before a
+  // subcommand and in those that take them.
+  for (const CLI::Option* o : cl.app().get_options()) {
+    if (o->get_group().empty() || !o->nonpositional()) continue;
+    const Opt opt = make_opt(o);
+    if (cl.is_common(o)) {
+      out += opt_line(opt, "");
+      continue;
     }
-    for (const auto& o : c.opts) {
-      std::string line = fmt::format("complete -c {}{}", tool, cond);
-      for (const auto& n : o.names) {
-        if (n.starts_with("--"))
-          line += " -l " + n.substr(2);
-        else
-          line += " -s " + n.substr(1);
-      }
-      if (!o.choices.empty()) {
-        std::string w;
-        for (const auto& ch : o.choices) w += (w.empty() ? "" : " ") + ch;
-        line += " -x -a " + quote_single(w);
-      } else if (o.value == Opt::Value::file || o.value == Opt::Value::dir) {
-        line += " -r -F";
-      } else if (o.value == Opt::Value::any) {
-        line += " -x";
-      }
-      line += " -d " + quote_single(o.desc);
-      out += line + "\n";
-    }
+    std::vector<std::string> refusing;
+    for (const CLI::App* s : cl.subcommands())
+      if (!cl.accepts(s, o)) refusing.push_back(s->get_name());
+    out += opt_line(opt, refusing.empty() ? std::string()
+                                          : fmt::format(" -n 'not __fish_seen_subcommand_from {}'",
+                                                        join(refusing, " ")));
+  }
+  for (const CLI::App* s : cl.subcommands()) {
+    const std::string cond = fmt::format(" -n '__fish_seen_subcommand_from {}'", s->get_name());
+    for (const CLI::Option* o : cl.options_of(s).own) out += opt_line(make_opt(o), cond);
+    out += pos_lines(make_cmd(cl, s), cond);
   }
   return out;
 }
 
 }  // namespace
 
-std::string completion_script(const CLI::App& app, const std::string& shell) {
-  const auto cmds = commands_of(app);
-  const std::string tool = app.get_name();
+std::string completion_script(const CommandLine& cl, const std::string& shell) {
+  const auto cmds = commands_of(cl);
+  const std::string tool = cl.app().get_name();
   if (shell == "bash") return bash(tool, cmds);
   if (shell == "zsh") return zsh(tool, cmds);
-  if (shell == "fish") return fish(tool, cmds);
+  if (shell == "fish") return fish(tool, cl, cmds);
   throw Error(Exit::usage,
               fmt::format("no completion for shell '{}': use bash, zsh or fish", shell));
 }

@@ -1,10 +1,14 @@
 #include "cli/log.hpp"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+
+#include "util/error.hpp"
 
 namespace vmu::cli {
 
@@ -56,10 +60,28 @@ std::string quote_controls(std::string_view s) {
   return out;
 }
 
+ColorWhen parse_color_when(std::string_view word) {
+  if (word == "auto") return ColorWhen::automatic;
+  if (word == "always") return ColorWhen::always;
+  if (word == "never") return ColorWhen::never;
+  throw Error(Exit::usage, fmt::format("--color '{}': expected auto, always or never", word));
+}
+
+bool use_color(int fd, ColorWhen when) {
+  if (when != ColorWhen::automatic) return when == ColorWhen::always;
+  const char* no_colour = std::getenv("NO_COLOR");
+  const char* term = std::getenv("TERM");
+  return ::isatty(fd) == 1 && (no_colour == nullptr || *no_colour == '\0') &&
+         !(term != nullptr && std::string_view(term) == "dumb");
+}
+
 Log::Log(std::string tool) : tool_(std::move(tool)) {
   tty_ = ::isatty(STDERR_FILENO) == 1;
-  const char* no_colour = std::getenv("NO_COLOR");
-  colour_ = tty_ && (no_colour == nullptr || *no_colour == '\0');
+  colour_ = use_color(STDERR_FILENO, ColorWhen::automatic);
+}
+
+void Log::set_color(ColorWhen when) {
+  colour_ = use_color(STDERR_FILENO, when);
 }
 
 void Log::emit(Level level, std::string_view message) {
@@ -85,27 +107,82 @@ void Log::emit(Level level, std::string_view message) {
   else
     off = "\033[0m";
   std::lock_guard lock(g_stderr_mu);
-  if (progress_active_) {
-    std::fputs("\r\033[K", stderr);
-    progress_active_ = false;
-  }
+  erase_live_locked();
   fmt::print(stderr, "{}: {}{}{}{}\n", tool_, on, tag, off, quote_controls(message));
+  draw_live_locked();
+  std::fflush(stderr);
+}
+
+void Log::erase_live_locked() {
+  if (drawn_ == 0) return;
+  std::string s = "\r\033[K";
+  for (int i = 1; i < drawn_; ++i) s += "\033[1A\r\033[K";
+  std::fputs(s.c_str(), stderr);
+  drawn_ = 0;
+}
+
+void Log::draw_live_locked() {
+  if (live_.empty() || !progress_shown()) return;
+  winsize ws{};
+  std::size_t cols = 80, rows = 24;
+  if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) {
+    cols = ws.ws_col;
+    if (ws.ws_row > 0) rows = ws.ws_row;
+  }
+  // Never more lines than the screen has (less one for the cursor).
+  const std::size_t max_lines = std::max<std::size_t>(1, rows - 1);
+  std::string s;
+  std::size_t n = 0;
+  for (const auto& [key, text] : live_) {
+    if (n + 1 == max_lines && live_.size() > max_lines) {
+      s += fmt::format("{}... and {} more", n ? "\n" : "", live_.size() - n);
+      ++n;
+      break;
+    }
+    // A live line is not an event: no tool name, so the progress fits.
+    std::string line = quote_controls(text);
+    // The width is counted in bytes: a line with multi-byte characters is
+    // cut early, never too late (a wrapped line would break the redraw).
+    if (line.size() >= cols) line.resize(cols - 1);
+    s += (n ? "\n" : "") + line;
+    ++n;
+  }
+  std::fputs(s.c_str(), stderr);
+  drawn_ = static_cast<int>(n);
+}
+
+void Log::live(const std::string& key, std::string_view text) {
+  if (!progress_shown()) return;
+  std::lock_guard lock(g_stderr_mu);
+  auto it = std::find_if(live_.begin(), live_.end(), [&](const auto& l) { return l.first == key; });
+  if (it == live_.end())
+    live_.emplace_back(key, std::string(text));
+  else
+    it->second = std::string(text);
+  erase_live_locked();
+  draw_live_locked();
+  std::fflush(stderr);
+}
+
+void Log::end_live(const std::string& key) {
+  std::lock_guard lock(g_stderr_mu);
+  auto it = std::find_if(live_.begin(), live_.end(), [&](const auto& l) { return l.first == key; });
+  if (it == live_.end()) return;
+  live_.erase(it);
+  erase_live_locked();
+  draw_live_locked();
   std::fflush(stderr);
 }
 
 void Log::progress(std::string_view message) {
-  if (!progress_shown()) return;
-  std::lock_guard lock(g_stderr_mu);
-  fmt::print(stderr, "\r\033[K{}: {}", tool_, quote_controls(message));
-  std::fflush(stderr);
-  progress_active_ = true;
+  live("", message);
 }
 
 void Log::end_progress() {
   std::lock_guard lock(g_stderr_mu);
-  if (progress_active_) std::fputs("\r\033[K", stderr);
+  live_.clear();
+  erase_live_locked();
   std::fflush(stderr);
-  progress_active_ = false;
 }
 
 }  // namespace vmu::cli

@@ -4,12 +4,20 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
 namespace vmu::cli {
 
 enum class Level { error, warn, info, debug };
+
+// --color: auto (the default) colours a terminal unless NO_COLOR is set
+// (not empty) or TERM is "dumb"; always and never are what they say.
+enum class ColorWhen { automatic, always, never };
+ColorWhen parse_color_when(std::string_view word);  // auto|always|never, else Exit::usage
+bool use_color(int fd, ColorWhen when);
 
 // `s` made safe for a terminal: control characters (C0, DEL, and C1 in
 // UTF-8) and bytes that are not UTF-8 become escapes (\n, \t, \r, \xNN),
@@ -44,18 +52,31 @@ class Log {
   }
   void emit(Level level, std::string_view message);
 
-  // Progress: a line rewritten in place, only when stderr is a terminal and
-  // not quiet; end_progress() clears it.
+  void set_color(ColorWhen when);
+  bool color() const { return colour_; }
+
+  // Live lines: a block of status lines at the bottom of a terminal, one
+  // per key (a VM), redrawn in place; event lines are printed above it.
+  // Shown only when stderr is a terminal and not quiet (progress_shown());
+  // otherwise nothing is drawn. Each line is cut to the terminal's width;
+  // it is shown as given, without the "tool: " of event lines.
   bool progress_shown() const { return tty_ && verbosity_ >= 0; }
+  void live(const std::string& key, std::string_view text);
+  void end_live(const std::string& key);
+  // One live line of its own (key ""); end_progress() clears every line.
   void progress(std::string_view message);
   void end_progress();
 
  private:
+  void erase_live_locked();
+  void draw_live_locked();
+
   std::string tool_;
   int verbosity_ = 0;
   bool tty_ = false;
   bool colour_ = false;
-  bool progress_active_ = false;
+  std::vector<std::pair<std::string, std::string>> live_;  // key, text, in order of arrival
+  int drawn_ = 0;                                          // lines on screen
 };
 
 }  // namespace vmu::cli

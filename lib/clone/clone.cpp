@@ -139,8 +139,8 @@ std::string normalise_digest(std::string_view s) {
   return d;
 }
 
-CloneResult clone_rootfs(Record& rec, const State& st, const CloneOptions& opts,
-                         const StopFn& stop) {
+CloneResult clone_rootfs(Record& rec, const State& st, const CloneOptions& opts, const StopFn& stop,
+                         const ProgressFn& progress) {
   CloneResult res;
   const std::filesystem::path golden = std::filesystem::absolute(opts.golden).lexically_normal();
   const std::string g = golden.string();
@@ -178,7 +178,7 @@ CloneResult clone_rootfs(Record& rec, const State& st, const CloneOptions& opts,
 
   // --- Its identity. ------------------------------------------------------
   const FileKey key = file_key(gst);
-  const Digest digest = golden_digest(gfd.get(), golden, key, st.root() / "cache", stop);
+  const Digest digest = golden_digest(gfd.get(), golden, key, st.root() / "cache", stop, progress);
   res.digest_cached = digest.cached;
   res.digest_cache = digest.cache_path;
   res.hash_ms = digest.hash_ms;
@@ -247,7 +247,7 @@ CloneResult clone_rootfs(Record& rec, const State& st, const CloneOptions& opts,
                                 dir.string(), avail));
     }
     const CopyStats cs =
-        sparse_copy(gfd.get(), tmp.fd(), golden_size, golden, tmp.path(), stop, sync);
+        sparse_copy(gfd.get(), tmp.fd(), golden_size, golden, tmp.path(), stop, sync, progress);
     res.bytes_copied = cs.bytes;
     res.read_write = cs.read_write;
   }

@@ -65,8 +65,10 @@ struct CloneResult {
 // reflink where it cannot be done), 2 bad golden / bad options / clone in
 // use or present without `force`, 4 the golden's digest is not the expected
 // one ("golden_changed"), 5 disk full, 130 interrupted.
-CloneResult clone_rootfs(Record& rec, const State& st, const CloneOptions& opts,
-                         const StopFn& stop);
+// `progress` hears the slow steps: "hashing the golden" (when no cached
+// digest matches) and "copying" (not for a reflink).
+CloneResult clone_rootfs(Record& rec, const State& st, const CloneOptions& opts, const StopFn& stop,
+                         const ProgressFn& progress = {});
 
 // Checks and normalises a --expect-digest value (64 hex digits, any case).
 std::string normalise_digest(std::string_view s);

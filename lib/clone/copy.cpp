@@ -41,12 +41,14 @@ bool all_zero(const char* p, std::size_t n) {
 std::uint64_t read_write_range(int src, int dst, std::uint64_t pos, std::uint64_t end,
                                const std::filesystem::path& src_name,
                                const std::filesystem::path& dst_name, const StopFn& stop,
-                               std::vector<char>& buf) {
+                               std::vector<char>& buf,
+                               const std::function<void(std::uint64_t)>& at) {
   std::uint64_t moved = 0;
   std::uint64_t since_check = 0;
   while (pos < end) {
     if (since_check >= kChunk) {
       throw_if_stopped(stop, fmt::format("copying to '{}'", dst_name.string()));
+      at(pos);
       since_check = 0;
     }
     const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kBuf, end - pos));
@@ -124,14 +126,20 @@ int try_reflink(int src, int dst) {
 
 CopyStats sparse_copy(int src, int dst, std::uint64_t size, const std::filesystem::path& src_name,
                       const std::filesystem::path& dst_name, const StopFn& stop,
-                      bool start_writeback) {
+                      bool start_writeback, const ProgressFn& progress) {
   CopyStats stats;
+  const std::string subject = src_name.string();
+  const auto at_offset = [&](std::uint64_t off) {
+    report(progress, "copying", subject, off, size);
+  };
+  at_offset(0);
   std::vector<char> buf;
   const std::string doing = fmt::format("copying to '{}'", dst_name.string());
   ::posix_fadvise(src, 0, 0, POSIX_FADV_SEQUENTIAL);
   std::uint64_t pos = 0;
   while (pos < size) {
     throw_if_stopped(stop, doing);
+    at_offset(pos);
     // The next data extent [data, hole).
     off_t d = ::lseek(src, static_cast<off_t>(pos), SEEK_DATA);
     if (d < 0) {
@@ -172,14 +180,16 @@ CopyStats sparse_copy(int src, int dst, std::uint64_t size, const std::filesyste
       if (start_writeback) ::sync_file_range(dst, static_cast<off_t>(at), n, SYNC_FILE_RANGE_WRITE);
       at += static_cast<std::uint64_t>(n);
       stats.bytes += static_cast<std::uint64_t>(n);
+      at_offset(at);
     }
     if (at < hole) {
       if (buf.empty()) buf.resize(kBuf);
-      stats.bytes += read_write_range(src, dst, at, hole, src_name, dst_name, stop, buf);
+      stats.bytes += read_write_range(src, dst, at, hole, src_name, dst_name, stop, buf, at_offset);
     }
     pos = hole;
   }
   if (::ftruncate(dst, static_cast<off_t>(size)) != 0) throw write_error(dst_name, errno);
+  at_offset(size);
   return stats;
 }
 

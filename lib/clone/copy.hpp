@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "clone/stop.hpp"
+#include "util/progress.hpp"
 
 namespace vmu {
 
@@ -36,8 +37,9 @@ struct CopyStats {
 // the writeback of each copied chunk is started right away
 // (sync_file_range), so that an fsync after the copy has little left to
 // wait for; without it the data stays dirty in the page cache, as after cp.
+// `progress` hears "copying" with the offset reached (holes count as done).
 CopyStats sparse_copy(int src, int dst, std::uint64_t size, const std::filesystem::path& src_name,
                       const std::filesystem::path& dst_name, const StopFn& stop,
-                      bool start_writeback = false);
+                      bool start_writeback = false, const ProgressFn& progress = {});
 
 }  // namespace vmu

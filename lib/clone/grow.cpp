@@ -37,9 +37,10 @@ std::string last_lines(std::string s) {
 
 }  // namespace
 
-std::uint64_t parse_size(std::string_view s) {
+std::uint64_t parse_size(std::string_view s, std::string_view what) {
   auto bad = [&](std::string_view why) {
-    return Error(Exit::usage, fmt::format("--size '{}': {} (e.g. 2G, 1536M, 4294967296)", s, why));
+    return Error(Exit::usage, fmt::format("{}{}'{}': {} (e.g. 2G, 1536M, 4294967296)", what,
+                                          what.empty() ? "" : " ", s, why));
   };
   std::size_t i = 0;
   std::uint64_t n = 0;

@@ -14,8 +14,9 @@ namespace vmu {
 
 // "2G", "1536M", "512MiB", "1073741824": binary units (K, M, G, T, with an
 // optional "iB"/"B"). Throws Exit::usage quoting `s` when malformed, zero or
-// not a multiple of 1 KiB (resize2fs works in KiB at best).
-std::uint64_t parse_size(std::string_view s);
+// not a multiple of 1 KiB (resize2fs works in KiB at best). The message
+// names `what` (the option); with an empty `what` it starts with the value.
+std::uint64_t parse_size(std::string_view s, std::string_view what = "--size");
 
 struct CommandResult {
   int status = 0;      // exit status, or 128 + signal

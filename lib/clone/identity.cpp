@@ -120,15 +120,18 @@ std::string sha256_hex(std::string_view data) {
 }
 
 std::string sha256_file(int fd, std::uint64_t size, const std::filesystem::path& shown_as,
-                        const StopFn& stop) {
+                        const StopFn& stop, const ProgressFn& progress) {
   MdCtx ctx = new_sha256();
   std::vector<char> buf(kChunk);
   const std::vector<char> zeros(kChunk, '\0');
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   const std::string doing = fmt::format("hashing '{}'", shown_as.string());
+  const std::string subject = shown_as.string();
+  report(progress, "hashing the golden", subject, 0, size);
   std::uint64_t pos = 0;
   while (pos < size) {
     throw_if_stopped(stop, doing);
+    report(progress, "hashing the golden", subject, pos, size);
     // Where the next data starts: the bytes before it are a hole (zeros)
     // that need hashing, not reading.
     std::uint64_t data = pos;
@@ -156,6 +159,7 @@ std::string sha256_file(int fd, std::uint64_t size, const std::filesystem::path&
     update(ctx.get(), buf.data(), static_cast<std::size_t>(n));
     pos += static_cast<std::uint64_t>(n);
   }
+  report(progress, "hashing the golden", subject, size, size);
   return finish(ctx.get());
 }
 
@@ -171,7 +175,8 @@ std::filesystem::path cache_in(const std::filesystem::path& cache_dir,
 }
 
 Digest golden_digest(int fd, const std::filesystem::path& golden, const FileKey& key,
-                     const std::filesystem::path& cache_dir, const StopFn& stop) {
+                     const std::filesystem::path& cache_dir, const StopFn& stop,
+                     const ProgressFn& progress) {
   const std::filesystem::path beside = cache_beside(golden);
   const std::filesystem::path in_state = cache_in(cache_dir, golden);
   auto lookup = [&]() -> std::optional<Digest> {
@@ -189,7 +194,7 @@ Digest golden_digest(int fd, const std::filesystem::path& golden, const FileKey&
 
   const auto start = std::chrono::steady_clock::now();
   Digest out;
-  out.sha256 = sha256_file(fd, key.size, golden, stop);
+  out.sha256 = sha256_file(fd, key.size, golden, stop, progress);
   out.hash_ms = ms_since(start);
   struct stat st {};
   if (::fstat(fd, &st) != 0) throw sys_error(fmt::format("stat '{}'", golden.string()), errno);

@@ -14,6 +14,7 @@
 
 #include "clone/stop.hpp"
 #include "record/record.hpp"
+#include "util/progress.hpp"
 
 namespace vmu {
 
@@ -30,9 +31,10 @@ FileKey file_key(const struct stat& st);
 // SHA-256 (OpenSSL EVP) as 64 lowercase hex digits.
 std::string sha256_hex(std::string_view data);
 // SHA-256 of the first `size` bytes of an open file, skipping the reads of
-// holes. Asks `stop` between chunks.
+// holes. Asks `stop` between chunks; reports "hashing the golden" to
+// `progress`.
 std::string sha256_file(int fd, std::uint64_t size, const std::filesystem::path& shown_as,
-                        const StopFn& stop);
+                        const StopFn& stop, const ProgressFn& progress = {});
 
 // The sidecar names.
 std::filesystem::path cache_beside(const std::filesystem::path& golden);
@@ -52,7 +54,9 @@ struct Digest {
 // `cache_dir` and then read the sidecar. The file is re-checked after
 // hashing; a golden that changed meanwhile is an error (Exit::failed,
 // "golden_modified").
+// `progress` hears of the hashing only (a digest from a sidecar is at once).
 Digest golden_digest(int fd, const std::filesystem::path& golden, const FileKey& key,
-                     const std::filesystem::path& cache_dir, const StopFn& stop);
+                     const std::filesystem::path& cache_dir, const StopFn& stop,
+                     const ProgressFn& progress = {});
 
 }  // namespace vmu

@@ -70,14 +70,26 @@ void check_readable(const std::string& what, const std::filesystem::path& p, boo
 // Streams a host file, hashing what it reads.
 class HostReader : public ext4::Reader {
  public:
-  explicit HostReader(const std::filesystem::path& p)
-      : path_(p), fd_(open_regular(p, O_RDONLY, "source")) {}
+  explicit HostReader(const std::filesystem::path& p, const ProgressFn& progress = {})
+      : path_(p), fd_(open_regular(p, O_RDONLY, "source")), progress_(progress) {
+    if (progress_) {
+      total_ = size().value_or(0);
+      report(progress_, "copying into the image", path_.string(), 0, total_);
+    }
+  }
   std::size_t read(char* buf, std::size_t n) override {
     for (;;) {
       ssize_t got = ::read(fd_.get(), buf, n);
       if (got < 0 && errno == EINTR) continue;
       if (got < 0) throw sys_error(fmt::format("reading '{}'", path_.string()), errno);
       hash_.update(std::string_view(buf, static_cast<std::size_t>(got)));
+      done_ += static_cast<std::uint64_t>(got);
+      const bool last = got == 0 || done_ >= total_;
+      if (progress_ && !finished_ && (last || done_ - shown_ >= (4u << 20))) {
+        shown_ = done_;
+        finished_ = last;
+        report(progress_, "copying into the image", path_.string(), done_, std::max(total_, done_));
+      }
       return static_cast<std::size_t>(got);
     }
   }
@@ -92,6 +104,9 @@ class HostReader : public ext4::Reader {
   std::filesystem::path path_;
   Fd fd_;
   Sha256 hash_;
+  ProgressFn progress_;
+  std::uint64_t total_ = 0, done_ = 0, shown_ = 0;
+  bool finished_ = false;
 };
 
 class Planner {
@@ -541,7 +556,7 @@ Result inject(const std::filesystem::path& image, const Request& req, const Opti
       case Action::Kind::file:
       case Action::Kind::env:
         if (!a.src.empty()) {
-          HostReader in(a.src);
+          HostReader in(a.src, opts.progress);
           const std::uint64_t n = img.write_file(a.guest, in, a.attrs);
           if (a.recorded)
             res.files.push_back({a.guest, a.attrs.mode, a.attrs.uid, a.attrs.gid, n, in.hex()});

@@ -18,6 +18,7 @@
 
 #include "inject/request.hpp"
 #include "state/state.hpp"
+#include "util/progress.hpp"
 
 namespace vmu::inject {
 
@@ -27,6 +28,8 @@ struct Options {
   // Exit::interrupted and the image unchanged. The writes themselves are not
   // interrupted: an image is never left half-written.
   std::function<bool()> stop = nullptr;
+  // Hears "copying into the image" for each host file --copy writes.
+  ProgressFn progress = nullptr;
 };
 
 struct FileResult {

@@ -224,7 +224,7 @@ nlohmann::json Difference::json() const {
   return j;
 }
 
-std::string Difference::text() const {
+std::string Difference::detail() const {
   const DiffSide& s = b ? *b : *a;
   auto kind = [](const ext4::Stat& st) {
     std::string k(ext4::type_word(st.type));
@@ -232,11 +232,11 @@ std::string Difference::text() const {
     return k;
   };
   if (change == Change::added)
-    return fmt::format("+ {}  ({}, {} {}:{}, {} bytes)", path, kind(s.stat),
-                       mode_octal(s.stat.mode), s.stat.uid, s.stat.gid, s.stat.size);
+    return fmt::format("{}, {} {}:{}, {} bytes", kind(s.stat), mode_octal(s.stat.mode), s.stat.uid,
+                       s.stat.gid, s.stat.size);
   if (change == Change::removed)
-    return fmt::format("- {}  ({}, {} {}:{}, {} bytes)", path, kind(s.stat),
-                       mode_octal(s.stat.mode), s.stat.uid, s.stat.gid, s.stat.size);
+    return fmt::format("{}, {} {}:{}, {} bytes", kind(s.stat), mode_octal(s.stat.mode), s.stat.uid,
+                       s.stat.gid, s.stat.size);
   std::vector<std::string> parts;
   for (const auto& f : fields) {
     const ext4::Stat &x = a->stat, &y = b->stat;
@@ -258,7 +258,13 @@ std::string Difference::text() const {
   }
   std::string joined;
   for (const auto& p : parts) joined += (joined.empty() ? "" : ", ") + p;
-  return fmt::format("~ {}  {}", path, joined);
+  return joined;
+}
+
+std::string Difference::text() const {
+  const char mark = change == Change::added ? '+' : change == Change::removed ? '-' : '~';
+  return change == Change::changed ? fmt::format("{} {}  {}", mark, path, detail())
+                                   : fmt::format("{} {}  ({})", mark, path, detail());
 }
 
 DiffStats diff_images(const ext4::Image& a, const ext4::Image& b, const DiffOptions& opts,

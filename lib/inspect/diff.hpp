@@ -37,6 +37,8 @@ struct Difference {
   nlohmann::json json() const;
   // One readable line: "~ /etc/environment  content, mode 0644 -> 0600".
   std::string text() const;
+  // What changed, without the mark and the path: "content ..., mode 0644 -> 0600".
+  std::string detail() const;
 };
 
 struct DiffOptions {

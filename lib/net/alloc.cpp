@@ -289,4 +289,14 @@ std::vector<Allocator::Stale> Allocator::gc(std::chrono::seconds grace, bool dry
   return out;
 }
 
+void Allocator::undo(const std::string& id) {
+  check_vm_id(id);
+  release(id);
+  std::error_code ec;
+  std::filesystem::remove_all(state_.vm_dir(id), ec);
+  if (ec)
+    throw Error(Exit::failed, "undo_failed",
+                fmt::format("removing '{}': {}", state_.vm_dir(id).string(), ec.message()));
+}
+
 }  // namespace vmu

@@ -52,6 +52,10 @@ class Allocator {
   // is already gone but whose record exists is "already" released; an id
   // known to neither, or leased by another host, is Exit::usage.
   Released release(const std::string& id);
+  // Takes back a VM that allocate() made but nobody received (the next
+  // program of the pipe exited): its TAP, DHCP entry and lease, as
+  // release() does, and its state folder, as if it had never been made.
+  void undo(const std::string& id);
 
   struct Stale {
     Cidr pool;

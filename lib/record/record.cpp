@@ -71,9 +71,19 @@ Json parse_json(std::string_view text, std::string_view what) {
                 fmt::format("{}: nested deeper than {} arrays or objects", what, kMaxJsonDepth));
   try {
     return Json::parse(text);
+  } catch (const Json::parse_error& e) {
+    // "[json.exception.parse_error.101] parse error at line 1, column 2:
+    // syntax error while parsing value - invalid literal; last read: 'no'":
+    // said in words, without the library's numbering.
+    std::string why = e.what();
+    if (auto p = why.find(": ", why.find("column")); p != std::string::npos) why.erase(0, p + 2);
+    throw Error(Exit::usage, "bad_json",
+                fmt::format("{}: not valid JSON (at byte {}: {})", what, e.byte, why));
   } catch (const Json::exception& e) {
-    // parse_error for syntax, out_of_range for a number such as 1e400.
-    throw Error(Exit::usage, "bad_json", fmt::format("{}: not valid JSON: {}", what, e.what()));
+    // out_of_range for a number such as 1e400.
+    std::string why = e.what();
+    if (why.starts_with("[json.exception.")) why.erase(0, why.find("] ") + 2);
+    throw Error(Exit::usage, "bad_json", fmt::format("{}: not valid JSON ({})", what, why));
   }
 }
 

@@ -15,6 +15,7 @@
 #include "util/error.hpp"
 #include "util/fd.hpp"
 #include "util/fs.hpp"
+#include "util/proc.hpp"
 #include "vmm/qemu.hpp"
 
 namespace vmu::vmm {
@@ -72,6 +73,7 @@ Plan make_plan(const Record& rec, const LaunchRequest& req, const State& state,
   // The record names the disk; only this VM's own file is booted (a golden
   // or another VM's disk read-write would be corrupted).
   p.spec.rootfs = state.trusted_record_file(rec, "rootfs.path", p.spec.rootfs);
+  check_clone_durable(rec, boot_id());
   if (req.vcpus < 1 || req.vcpus > 32)
     throw Error(Exit::usage, fmt::format("--vcpus {}: expected 1 to 32", req.vcpus));
   if (req.mem_mib < 16)
@@ -130,9 +132,25 @@ Plan make_plan(const Record& rec, const LaunchRequest& req, const State& state,
   return p;
 }
 
+void check_clone_durable(const Record& rec, const std::string& current_boot) {
+  const Json& r = rec.get("rootfs");
+  auto synced = r.find("synced");
+  auto boot = r.find("boot_id");
+  if (synced == r.end() || !synced->is_boolean() || synced->get<bool>()) return;
+  if (boot == r.end() || !boot->is_string() || current_boot.empty()) return;
+  if (boot->get<std::string>() == current_boot) return;
+  throw Error(Exit::usage, "unsynced_clone",
+              fmt::format("the clone '{}' was made without --sync in an earlier boot of this host "
+                          "(boot id {}, now {}): a crash may have lost part of it; make it again "
+                          "with 'rootfs-clone --id {} --force' (add --sync for clones that must "
+                          "outlive a host crash)",
+                          r.value("path", std::string("?")), boot->get<std::string>(), current_boot,
+                          rec.id()));
+}
+
 namespace {
 
-void check_file(const fs::path& p, const char* what, const char* hint) {
+void check_file(const fs::path& p, const char* what, const std::string& hint) {
   struct stat st {};
   if (::stat(p.c_str(), &st) != 0)
     throw Error(Exit::usage, fmt::format("missing_{}", what),
@@ -150,7 +168,11 @@ void check_file(const fs::path& p, const char* what, const char* hint) {
 void check_inputs(const Plan& plan, bool check_tap) {
   check_file(plan.spec.kernel, "kernel", " (give --kernel, e.g. the guest kit's vmlinux)");
   if (plan.spec.initrd) check_file(*plan.spec.initrd, "initrd", "");
-  check_file(plan.spec.rootfs, "rootfs", " (the record's rootfs.path: run rootfs-clone first)");
+  // The record names a clone, so rootfs-clone ran: the file was removed since.
+  check_file(plan.spec.rootfs, "rootfs",
+             fmt::format(" (the record's rootfs.path: the clone is gone; make it again with "
+                         "'rootfs-clone --id {}')",
+                         plan.spec.id));
   if (image_in_use(plan.spec.rootfs))
     throw Error(Exit::usage, "image_in_use",
                 fmt::format("rootfs '{}' is in use (its lock is held, e.g. by a running VM or "
@@ -161,8 +183,9 @@ void check_inputs(const Plan& plan, bool check_tap) {
     if (tap.size() >= IFNAMSIZ || ::if_nametoindex(tap.c_str()) == 0)
       throw Error(Exit::usage, "tap_missing",
                   fmt::format("TAP '{}' (the record's net.tap) does not exist in this network "
-                              "namespace: run vmnet-alloc, or fc-launch inside the namespace "
-                              "of the TAP (ip netns exec)",
+                              "namespace: run fc-launch in the TAP's namespace (ip netns exec); "
+                              "if the TAP was deleted (vmnet-alloc release, a host reboot), "
+                              "allocate a new VM with vmnet-alloc",
                               tap));
     struct stat st {};
     if (::stat(fmt::format("/sys/class/net/{}/tun_flags", tap).c_str(), &st) != 0)

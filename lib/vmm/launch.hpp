@@ -62,6 +62,12 @@ Plan make_plan(const Record& rec, const LaunchRequest& req, const State& state,
 // is a TAP — unless `check_tap` is false (a dry run, planned elsewhere).
 void check_inputs(const Plan& plan, bool check_tap = true);
 
+// Refuses (Exit::usage, "unsynced_clone") a record whose clone was not
+// synced (rootfs.synced false) and was made in another host boot than
+// `current_boot` (rootfs.boot_id): a host crash may have lost part of it.
+// make_plan calls it with this host's boot id.
+void check_clone_durable(const Record& rec, const std::string& current_boot);
+
 // The record's `vmm` section (DESIGN.md).
 struct VmmInfo {
   Backend backend = Backend::firecracker;

@@ -8,7 +8,7 @@ G="$T/golden.ext4"
 small_golden "$G"
 rec vm-s1 >"$T/in"
 expect_rc 2 rootfs-clone --golden "$G" --size '' <"$T/in"
-stderr_has "--size ''"
+stderr_has "--size: '': not a size"
 [ ! -e "$S/vms/vm-s1/rootfs.ext4" ] || fail "--size '' cloned"
 for opt in --max-entries --max-depth; do
   expect_rc 2 rootfs-inspect ls "$opt" -1 "$G" /

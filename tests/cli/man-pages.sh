@@ -17,7 +17,9 @@ for tool in $VMU_TOOLS; do
   "$tool" --help >"$T/help"
   subs=$(awk '/^Subcommands:/ {on=1; next} on && /^  [a-z]/ {print $1} on && /^$/ {on=0}' "$T/help")
   for sub in $subs; do "$tool" "$sub" --help >>"$T/help"; done
-  for opt in $(grep -oE '(^|[ ,])--[a-z][a-z0-9-]*' "$T/help" | sed 's/^[ ,]*//' | sort -u); do
+  # The options' own lines (the Examples block names other tools' options).
+  for opt in $(awk '/^Examples:/ {ex=1} /^[A-Z][a-z].*:$/ && !/^Examples:/ {ex=0} !ex' "$T/help" |
+    grep -oE '(^|[ ,])--[a-z][a-z0-9-]*' | sed 's/^[ ,]*//' | sort -u); do
     grep -qF -- "$opt" "$src" || fail "$src does not document $opt"
   done
 done

@@ -67,7 +67,7 @@ dpkg-deb -x "$deb" "$x"
 dpkg-deb -x "$dbg" "$T/dbg"
 want=(usr/share/doc/vmutils/copyright usr/share/doc/vmutils/changelog.gz usr/share/doc/vmutils/README.md
   usr/lib/tmpfiles.d/vmutils.conf lib/systemd/system/vmutils-dhcp@.service usr/libexec/vmutils/vmutils-dhcp
-  usr/share/man/man8/vmutils-dhcp.8.gz)
+  usr/share/man/man8/vmutils-dhcp.8.gz usr/share/man/man7/vmutils.7.gz)
 for tool in $VMU_TOOLS; do
   want+=("usr/bin/$tool" "usr/share/man/man1/$tool.1.gz" "usr/share/bash-completion/completions/$tool"
     "usr/share/zsh/vendor-completions/_$tool" "usr/share/fish/vendor_completions.d/$tool.fish")
@@ -167,6 +167,7 @@ for tool in $VMU_TOOLS; do
   in_root man -w "$tool" >/dev/null || fail "man -w $tool finds no page"
 done
 in_root man -w 8 vmutils-dhcp >/dev/null || fail "man -w 8 vmutils-dhcp finds no page"
+in_root man -w 7 vmutils >/dev/null || fail "man -w 7 vmutils finds no page"
 mode_is() { # PATH MODE: a folder with that mode, owned by root
   local got
   got=$(stat -c '%F %a %U:%G' "$root$1") || fail "postinst did not create $1"

@@ -22,5 +22,5 @@ stderr_has "no reflink ("
 [ "$(jq -r .rootfs.method "$OUT")" = copy ] || fail "auto should have copied"
 
 clone_one 2 vm-r3 --golden "$G" --method clone
-stderr_has "unknown --method 'clone'"
+stderr_has "--method: 'clone' is not one of auto, reflink, copy"
 pass "reflink refused where unsupported; auto copies"

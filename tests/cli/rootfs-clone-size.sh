@@ -28,5 +28,5 @@ stderr_has "a clone can only grow"
 [ ! -e "$S/vms/vm-s3/rootfs.ext4" ] || fail "rootfs left"
 
 expect_rc 2 rootfs-clone --golden "$G" --size 2X --id vm-s1
-stderr_has "--size '2X'"
+stderr_has "--size: '2X': unknown unit"
 pass "--size grows; shrinking refused"

@@ -140,3 +140,53 @@ TEST_CASE("pipeline: --id loads saved records; an unknown id is bad input") {
   REQUIRE(out.size() == 1);
   CHECK(out[0]["t"] == true);
 }
+
+TEST_CASE("pipeline: a failed --id record is reported with its code; --retry runs it again") {
+  Fixture fx;
+  auto rec = Record::parse(line("vm-f"));
+  rec.set_error({"t", Exit::guest_failed, "broken", "it broke"});
+  fx.state.save(rec);
+  {
+    cli::Tool tool("t", "test");
+    tool.add_id_option(&tool.app(), "VM", true);
+    const char* argv[] = {"t", "--id", "vm-f"};
+    Redirect r(fx.dir.path, "");
+    bool ran = false;
+    const int rc = tool.main(3, const_cast<char**>(argv), [&] {
+      return tool.pipeline([&](Record&) { ran = true; }, {.jobs = 1});
+    });
+    CHECK(rc == 4);
+    CHECK_FALSE(ran);
+    const auto out = r.records();
+    REQUIRE(out.size() == 1);
+    CHECK(out[0]["error"]["reason"] == "broken");  // passed on as it is
+  }
+  {
+    cli::Tool tool("t", "test");
+    tool.add_id_option(&tool.app(), "VM", true);
+    const char* argv[] = {"t", "--id", "vm-f", "--retry"};
+    Redirect r(fx.dir.path, "");
+    const int rc = tool.main(4, const_cast<char**>(argv), [&] {
+      return tool.pipeline([](Record& x) { x.put("t", true); }, {.jobs = 1});
+    });
+    CHECK(rc == 0);
+    CHECK_FALSE(fx.state.load("vm-f").failed());
+    CHECK(fx.state.load("vm-f").get("t") == true);
+  }
+}
+
+TEST_CASE("pipeline: --retry of an earlier step's error is refused") {
+  Fixture fx;
+  auto rec = Record::parse(line("vm-e"));
+  rec.set_error({"rootfs-clone", Exit::usage, "golden_not_ext4", "bad golden"});
+  fx.state.save(rec);
+  cli::Tool tool("fc-launch", "test");
+  tool.add_id_option(&tool.app(), "VM", true);
+  const char* argv[] = {"fc-launch", "--id", "vm-e", "--retry"};
+  Redirect r(fx.dir.path, "");
+  const int rc = tool.main(4, const_cast<char**>(argv), [&] {
+    return tool.pipeline([](Record& x) { x.put("t", true); }, {.jobs = 1});
+  });
+  CHECK(rc == 2);
+  CHECK(fx.state.load("vm-e").error().tool == "rootfs-clone");
+}

@@ -263,3 +263,15 @@ TEST_CASE("in a store shared by hosts, gc and release touch only this host's lea
   CHECK(snap[0].leases[0].id == "vm-a");
   CHECK(snap[0].leases[0].host == "host-a");
 }
+
+TEST_CASE("undo takes back a VM nobody received: TAP, lease and state") {
+  Fixture f;
+  f.alloc.allocate(f.req("vm-a"));
+  f.alloc.allocate(f.req("vm-b"));
+  f.alloc.undo("vm-b");
+  CHECK_FALSE(f.net.exists("vmtap3"));
+  CHECK(f.leases() == 1);
+  CHECK_FALSE(f.state.exists("vm-b"));
+  CHECK(f.state.exists("vm-a"));  // the one received stays whole
+  CHECK(f.net.exists("vmtap2"));
+}

@@ -6,6 +6,7 @@
 #include "inject/inject.hpp"
 #include "inject/request.hpp"
 #include "inspect/check.hpp"
+#include "record/jsonl.hpp"
 
 int main(int argc, char** argv) {
   vmu::cli::Tool tool("agent-inject",
@@ -49,6 +50,17 @@ int main(int argc, char** argv) {
   app.add_flag("--check", check,
                "Then preflight each installed unit (as rootfs-inspect check); errors exit 4");
   tool.add_id_option(&app, "VM to work on (instead of records on stdin)", true);
+  for (const char* name : {"--copy", "--mkdir", "--symlink", "--unit"})
+    app.get_option(name)->group("Files and units");
+  for (const char* name : {"--env", "--env-file", "--env-target", "--env-mode"})
+    app.get_option(name)->group("Environment (values are never printed or stored)");
+  tool.add_example(&app,
+                   "agent-inject --id vm-3f9c2a1b --copy ./agent:/opt/agent/server:0755 \\\n"
+                   "  --unit agent.service --env SESSION_ID --check",
+                   "Install an agent, enable its unit, pass SESSION_ID from this environment, "
+                   "and preflight the unit.");
+  tool.add_example(&app, "agent-inject --image disk.ext4 --spec agent.json --dry-run",
+                   "Validate a spec against an image and print the plan; write nothing.");
 
   return tool.main(argc, argv, [&] {
     namespace inj = vmu::inject;
@@ -82,8 +94,12 @@ int main(int argc, char** argv) {
     flags.persist_journal = persist_journal;
     req.merge(std::move(flags), !env_target.empty());
     if (!env_mode.empty()) req.env_mode = inj::parse_mode(env_mode, "--env-mode");
-    const inj::Options opts{.dry_run = dry_run,
-                            .stop = [] { return vmu::cli::Tool::interrupted(); }};
+    // Copies of 16 MiB and more say what they copy, with progress on a
+    // terminal; smaller ones are quick.
+    constexpr std::uint64_t kShownCopy = 16u << 20;
+    inj::Options opts{.dry_run = dry_run,
+                      .stop = [] { return vmu::cli::Tool::interrupted(); },
+                      .progress = tool.progress("", kShownCopy)};
 
     // The plan: data on stdout for --image, else beside the records, on
     // stderr (through the log, which quotes control characters).
@@ -133,8 +149,9 @@ int main(int argc, char** argv) {
         tool.finished_despite_interrupt();
       }
       report(res, "", true);
-      if (!dry_run) fmt::print("{}\n", res.agent_json().dump());
       std::fflush(stdout);
+      if (!dry_run && !vmu::LineWriter(STDOUT_FILENO).write(res.agent_json().dump()))
+        tool.report_closed_stdout("the agent section");
       preflight(image, res, "");
       return 0;
     }
@@ -154,7 +171,9 @@ int main(int argc, char** argv) {
           if (auto g = rootfs.find("golden"); g != rootfs.end() && g->is_string())
             goldens.emplace_back(g->get<std::string>());
           inj::refuse_golden(image_path, goldens);
-          auto res = inj::inject(image_path, req, opts);
+          inj::Options mine = opts;
+          mine.progress = tool.progress(r.id(), kShownCopy);
+          auto res = inj::inject(image_path, req, mine);
           report(res, r.id() + ": ", false);
           if (!dry_run) r.put("agent", res.agent_json());
           preflight(image_path, res, r.id() + ": ");

@@ -2,13 +2,13 @@
 // captured from the first byte; write the record's `vmm` section.
 #include <unistd.h>
 
-#include <charconv>
 #include <chrono>
 #include <optional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "cli/options.hpp"
 #include "cli/tool.hpp"
 #include "proc/spawn.hpp"
 #include "record/jsonl.hpp"
@@ -50,29 +50,6 @@ vmu::fs::path resolve_binary(const Options& o, vmm::Backend b, bool dry_run) {
                                 : std::string()));
 }
 
-// A check without CLI11's "in [a - b]" noise in --help.
-CLI::Validator in_range(unsigned lo, unsigned hi) {
-  return CLI::Validator(
-      [lo, hi](std::string& v) -> std::string {
-        unsigned n = 0;
-        auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-        if (ec != std::errc() || p != v.data() + v.size() || n < lo || n > hi)
-          return fmt::format("'{}' is not a number from {} to {}", v, lo, hi);
-        return {};
-      },
-      "");
-}
-
-CLI::Validator one_of(std::vector<std::string> words) {
-  return CLI::Validator(
-      [words](std::string& v) -> std::string {
-        for (const auto& w : words)
-          if (v == w) return {};
-        return fmt::format("'{}' is not one of {}", v, fmt::join(words, ", "));
-      },
-      "");
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -81,51 +58,84 @@ int main(int argc, char** argv) {
                       "its serial console captured to a file from the first byte.");
   CLI::App& app = tool.app();
   Options o;
-  app.add_option("--vmm", o.backend, "VMM backend (default: firecracker if found, else qemu)")
-      ->type_name("{firecracker,qemu}")
-      ->check(one_of({"firecracker", "qemu"}));
+  using vmu::cli::one_of;
+  using vmu::cli::range;
+  const std::string vm = "The VM", vmm_g = "The VMM", guest = "Guest console and network",
+                    pipe = "Records";
   app.add_option("--kernel", o.kernel, "Guest kernel (uncompressed vmlinux)")
       ->envname("VMUTILS_KERNEL")
-      ->type_name("FILE");
-  app.add_option("--initrd", o.initrd, "Initramfs")->envname("VMUTILS_INITRD")->type_name("FILE");
+      ->type_name("FILE")
+      ->group(vm);
+  app.add_option("--initrd", o.initrd, "Initramfs")
+      ->envname("VMUTILS_INITRD")
+      ->type_name("FILE")
+      ->group(vm);
   auto* ba =
       app.add_option("--boot-args", o.boot_args, "Kernel command line, replacing the defaults")
-          ->type_name("ARGS");
+          ->type_name("ARGS")
+          ->group(vm);
   app.add_option("--append-boot-args", o.append, "Added to the kernel command line")
-      ->type_name("ARGS");
-  app.add_option("--vcpus", o.vcpus, "Virtual CPUs (default: 1)")
+      ->type_name("ARGS")
+      ->group(vm);
+  app.add_option("--vcpus", o.vcpus, "Virtual CPUs, 1 to 32")
       ->type_name("N")
-      ->check(in_range(1, 32));
-  app.add_option("--mem-mib", o.mem_mib, "Guest memory in MiB (default: 512)")
+      ->capture_default_str()
+      ->check(range(1, 32))
+      ->group(vm);
+  app.add_option("--mem-mib", o.mem_mib, "Guest memory in MiB, 16 to 1048576")
       ->type_name("MIB")
-      ->check(in_range(16, 1u << 20));
+      ->capture_default_str()
+      ->check(range(16, 1u << 20))
+      ->group(vm);
+  app.add_option("--vmm", o.backend, "VMM backend (default: firecracker if found, else qemu)")
+      ->type_name("{firecracker,qemu}")
+      ->check(one_of({"firecracker", "qemu"}))
+      ->group(vmm_g);
   app.add_option("--accel", o.accel,
                  "QEMU accelerator; auto (the default): KVM when /dev/kvm opens and the CPU has "
                  "vmx/svm, else TCG")
       ->type_name("{auto,kvm,tcg}")
-      ->check(one_of({"auto", "kvm", "tcg"}));
+      ->check(one_of({"auto", "kvm", "tcg"}))
+      ->group(vmm_g);
+  app.add_option("--start-timeout-ms", o.start_timeout_ms,
+                 "Deadline for the VMM's control socket and configuration, 1 to 600000")
+      ->type_name("MS")
+      ->capture_default_str()
+      ->check(range(1, 600000))
+      ->group(vmm_g);
+  app.add_option("--firecracker-bin", o.fc_bin, "Firecracker program (default: from $PATH)")
+      ->type_name("FILE")
+      ->group(vmm_g);
+  app.add_option("--qemu-bin", o.qemu_bin, "QEMU program (default: qemu-system-x86_64 in $PATH)")
+      ->type_name("FILE")
+      ->group(vmm_g);
   app.add_option("--net-config", o.net,
                  "Guest addressing: dhcp (the default: the guest asks) or kernel (an ip= argument; "
                  "needs CONFIG_IP_PNP)")
       ->type_name("{dhcp,kernel}")
-      ->check(one_of({"dhcp", "kernel"}));
+      ->check(one_of({"dhcp", "kernel"}))
+      ->group(guest);
   app.add_flag("--no-journal-console", o.no_journal,
-               "Do not forward the guest's journal to the console");
+               "Do not forward the guest's journal to the console")
+      ->group(guest);
   app.add_option("--journal-console-level", o.journal_level,
-                 "Highest journal level forwarded: emerg..debug (default: info)")
+                 "Highest journal level forwarded: emerg, alert, crit, err, warning, notice, info "
+                 "or debug")
       ->type_name("LEVEL")
-      ->check(one_of({"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}));
-  app.add_option("--start-timeout-ms", o.start_timeout_ms,
-                 "Deadline for the VMM's control socket and configuration (default: 10000)")
-      ->type_name("MS")
-      ->check(in_range(1, 600000));
-  app.add_option("--firecracker-bin", o.fc_bin, "Firecracker program (default: from $PATH)")
-      ->type_name("FILE");
-  app.add_option("--qemu-bin", o.qemu_bin, "QEMU program (default: qemu-system-x86_64 in $PATH)")
-      ->type_name("FILE");
+      ->capture_default_str()
+      ->check(one_of({"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}))
+      ->group(guest);
+  tool.add_id_option(&app, "VM to launch (instead of records on stdin)", true);
   app.add_flag("--dry-run", o.dry_run,
                "Print the Firecracker requests or the QEMU argv as JSON; start nothing");
-  tool.add_id_option(&app, "VM to launch (instead of records on stdin)", true);
+  tool.add_example(&app,
+                   "vmnet-alloc -p 192.168.100.0/24 | rootfs-clone --golden g.ext4 |\n"
+                   "  fc-launch --vmm qemu --kernel vmlinux --initrd initrd.img",
+                   "Boot a new VM from a clone of g.ext4 under QEMU.");
+  tool.add_example(&app, "fc-launch --id vm-3f9c2a1b --retry --kernel vmlinux",
+                   "Launch a VM again whose launch failed, once the cause is fixed.");
+  tool.add_example(&app, "fc-launch --id vm-3f9c2a1b --dry-run --vmm qemu --kernel vmlinux",
+                   "Show the QEMU command line fc-launch would run.");
 
   return tool.main(argc, argv, [&]() -> int {
     o.boot_args_given = ba->count() > 0;
@@ -150,48 +160,15 @@ int main(int argc, char** argv) {
       // Plans only: printed, never started, no record saved.
       req.vmm_binary = resolve_binary(o, backend, true);
       vmu::LineWriter out(STDOUT_FILENO);
-      Exit first = Exit::ok;
-      auto one = [&](const vmu::Record& rec) {
-        try {
-          auto plan = vmm::make_plan(rec, req, state);
-          vmm::check_inputs(plan, false);
-          out.write(plan.dry_run_json().dump());
-        } catch (const Error& e) {
-          tool.log().error("{}: {}", rec.id(), e.what());
-          if (first == Exit::ok) first = e.code();
-        }
-      };
-      if (tool.has_ids()) {
-        for (const auto& id : tool.ids()) {
-          if (vmu::cli::Tool::interrupted()) break;
-          auto rec = state.load(id);
-          if (!rec.failed()) one(rec);
-        }
-      } else {
-        if (::isatty(STDIN_FILENO) == 1)
-          throw Error(Exit::usage,
-                      "no records: pipe records into fc-launch, or name a VM with --id");
-        vmu::LineReader in(STDIN_FILENO, vmu::kMaxLineBytes,
-                           [] { return vmu::cli::Tool::interrupted(); });
-        while (auto line = in.next()) {
-          if (vmu::cli::Tool::interrupted()) break;
-          if (line->too_long) {
-            tool.log().error("standard input line {}: longer than {} bytes, skipped", line->number,
-                             vmu::kMaxLineBytes);
-            if (first == Exit::ok) first = Exit::usage;
-            continue;
-          }
-          try {
-            auto rec = vmu::Record::parse(line->text);
-            if (!rec.failed()) one(rec);
-          } catch (const Error& e) {
-            tool.log().error("standard input line {}: {}", line->number, e.what());
-            if (first == Exit::ok) first = e.code();
-          }
-        }
-      }
-      if (vmu::cli::Tool::interrupted()) return static_cast<int>(Exit::interrupted);
-      return static_cast<int>(first);
+      bool open = true;
+      const int rc = tool.for_each_record([&](const vmu::Record& rec) {
+        if (!open) return;
+        auto plan = vmm::make_plan(rec, req, state);
+        vmm::check_inputs(plan, false);
+        open = out.write(plan.dry_run_json().dump());
+      });
+      if (!open) tool.report_closed_stdout("the dry run");
+      return rc;
     }
 
     return tool.pipeline(

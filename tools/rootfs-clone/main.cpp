@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/options.hpp"
 #include "cli/tool.hpp"
 #include "clone/clone.hpp"
 #include "clone/grow.hpp"
@@ -31,7 +32,8 @@ int main(int argc, char** argv) {
   app.add_option("--method", method,
                  "auto: reflink where possible, else sparse copy; reflink: fail rather than copy; "
                  "copy: always copy (default: auto)")
-      ->type_name("{auto,reflink,copy}");
+      ->type_name("{auto,reflink,copy}")
+      ->check(vmu::cli::one_of({"auto", "reflink", "copy"}));
   app.add_option("--expect-digest", expect,
                  "Refuse (exit 4) a golden whose SHA-256 is not this one")
       ->type_name("SHA256");
@@ -39,12 +41,17 @@ int main(int argc, char** argv) {
                "Keep the golden's /etc/machine-id instead of one derived from the VM id");
   auto* size_opt =
       app.add_option("--size", size, "Grow the clone (file and filesystem) to SIZE, e.g. 2G, 1536M")
-          ->type_name("SIZE");
+          ->type_name("SIZE")
+          ->check(vmu::cli::size());
   app.add_flag("--force", force, "Replace an existing rootfs.ext4 that no VM is using");
   app.add_flag("--sync", sync,
                "Sync the clone to disk before renaming it into place, so it survives a host "
                "crash (default: not synced, like cp; for this host boot only)");
   tool.add_id_option(&app, "VM to clone for (instead of records on stdin)", true);
+  tool.add_example(&app, "vmnet-alloc -p 192.168.100.0/24 -n 4 | rootfs-clone --golden g.ext4",
+                   "A clone of g.ext4 for each of four new VMs.");
+  tool.add_example(&app, "rootfs-clone --id vm-3f9c2a1b --retry --golden g.ext4 --size 2G",
+                   "Clone again for a VM whose clone failed, grown to 2 GiB.");
 
   return tool.main(argc, argv, [&] {
     if (golden.empty())
@@ -63,7 +70,8 @@ int main(int argc, char** argv) {
     return tool.pipeline(
         [&](vmu::Record& r) {
           const vmu::CloneResult res = vmu::clone_rootfs(
-              r, tool.state(), opts, [] { return vmu::cli::Tool::interrupted(); });
+              r, tool.state(), opts, [] { return vmu::cli::Tool::interrupted(); },
+              tool.progress(r.id()));
           if (res.digest_cached)
             log.debug("{}: golden digest from cache '{}'", r.id(), res.digest_cache.string());
           else

@@ -6,6 +6,10 @@
 #include <charconv>
 #include <set>
 
+#include <fmt/ranges.h>
+
+#include "cli/options.hpp"
+#include "cli/output.hpp"
 #include "cli/table.hpp"
 #include "cli/tool.hpp"
 #include "net/alloc.hpp"
@@ -23,6 +27,30 @@ std::optional<uid_t> parse_owner(const std::string& s) {
   throw vmu::Error(vmu::Exit::usage, fmt::format("--tap-owner: no user '{}' on this host", s));
 }
 
+// stdout closed under us (the next program exited): the VMs it never
+// received are undone, as if never allocated, so no lease or TAP is left
+// for a VM nobody knows of.
+void undo_unreceived(vmu::cli::Tool& tool, vmu::Allocator& allocator,
+                     vmu::cli::RecordOutput& records, unsigned not_made) {
+  std::vector<std::string> undone, kept;
+  for (const auto& id : records.unreceived()) {
+    try {
+      allocator.undo(id);
+      undone.push_back(id);
+    } catch (const vmu::Error& e) {
+      tool.log().error("{}: could not be undone: {} ('vmnet-alloc release {}' frees it)", id,
+                       e.what(), id);
+      kept.push_back(id);
+    }
+  }
+  if (undone.empty()) return;
+  tool.log().error(
+      "standard output was closed (the program reading it exited): {} not received, so undone "
+      "(TAP, lease, DHCP file and state removed){}",
+      fmt::join(undone, ", "),
+      not_made > 0 ? fmt::format("; {} more not allocated", not_made) : std::string());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -36,27 +64,35 @@ int main(int argc, char** argv) {
                              store_spec;
   unsigned count = 1;
   bool create_bridge = false, no_tap = false;
-  app.add_option("-p,--pool", pool, "Address pool, e.g. 192.168.100.0/24")
-      ->envname("VMUTILS_POOL")
-      ->type_name("CIDR");
+  auto* pool_opt = app.add_option("-p,--pool", pool, "Address pool, e.g. 192.168.100.0/24")
+                       ->envname("VMUTILS_POOL")
+                       ->type_name("CIDR");
   app.add_option("--gateway", gateway, "Gateway address (default: the pool's first)")
       ->type_name("IP");
   app.add_option("-n,--count", count, "Number of VMs to allocate")
       ->type_name("N")
-      ->check(CLI::Range(1u, 4096u))
+      ->check(vmu::cli::range(1, 4096))
       ->capture_default_str();
   tool.add_id_option(&app, "Id of the new VM (with --count 1; default: generated)");
-  app.add_option("-b,--bridge", bridge, "Bridge to attach the TAPs to")->capture_default_str();
+  app.add_option("-b,--bridge", bridge, "Bridge to attach the TAPs to")
+      ->type_name("NAME")
+      ->capture_default_str()
+      ->group("Devices");
   app.add_flag("--create-bridge", create_bridge,
-               "Create the bridge, with the gateway address, if missing");
+               "Create the bridge, with the gateway address, if missing")
+      ->group("Devices");
   app.add_option("--tap-prefix", tap_prefix, "TAP names: PREFIX + the address's host index")
-      ->capture_default_str();
+      ->type_name("PREFIX")
+      ->capture_default_str()
+      ->group("Devices");
   app.add_option("--tap-owner", tap_owner, "User allowed to open the TAP (name or uid)")
-      ->type_name("USER");
-  app.add_flag("--no-tap", no_tap, "Lease only: no TAP, no bridge");
+      ->type_name("USER")
+      ->group("Devices");
+  app.add_flag("--no-tap", no_tap, "Lease only: no TAP, no bridge")->group("Devices");
   app.add_option("--dhcp-hostsdir", hostsdir,
                  "Write one MAC,IP,ID file per VM here, for dnsmasq --dhcp-hostsdir")
-      ->type_name("DIR");
+      ->type_name("DIR")
+      ->group("Devices");
 
   app.add_option("--store", store_spec,
                  "Lease store: 'host' (default, the state folder) or "
@@ -71,17 +107,39 @@ int main(int argc, char** argv) {
   CLI::App* list = tool.add_subcommand("list", "List leases (a table on a terminal)");
   bool all_hosts = false;
   list->add_flag("--all-hosts", all_hosts, "Every host's leases and VM records (etcd store only)");
+  tool.share_all(alloc);
+  tool.share(pool_opt, list);
+  vmu::cli::Table& lease_table =
+      tool.add_table_options(list,
+                             {{"ID", "id"},
+                              {"HOST", "host"},
+                              {"IP", "ip"},
+                              {"MAC", "mac"},
+                              {"TAP", "tap"},
+                              {"BRIDGE", "bridge"},
+                              {"POOL", "pool"},
+                              {"CREATED", "created", vmu::cli::Fit::truncate}},
+                             {"ID", "IP", "MAC", "TAP", "POOL", "CREATED"});
   CLI::App* gc = tool.add_subcommand("gc", "Free leases of VMs that are gone");
   bool dry_run = false;
   unsigned grace = 60;
   gc->add_flag("--dry-run", dry_run, "Only print what would be freed");
-  gc->add_option("--grace", grace, "Never free a lease younger than this (seconds)")
+  gc->add_option("--grace", grace, "Never free a lease younger than this, in seconds")
+      ->type_name("SECONDS")
+      ->check(vmu::cli::range(0, 365u * 24 * 3600))
       ->capture_default_str();
   std::string gone_host;
   gc->add_option("--host", gone_host,
                  "Free every lease of this host, which is gone (etcd store only)")
       ->type_name("NAME");
-  (void)alloc;
+  tool.add_example(&app, "vmnet-alloc -p 192.168.100.0/24 --create-bridge -n 4 | rootfs-clone ...",
+                   "Four VMs on a new bridge fcbr0, their records handed down the pipeline.");
+  tool.add_example(&app, "vmnet-alloc list -o ID,IP,TAP --no-legend",
+                   "The leases' ids, addresses and TAPs, without the header line.");
+  tool.add_example(&app, "vmnet-alloc release vm-3f9c2a1b && vmnet-alloc gc",
+                   "Release a VM, then free whatever crashed VMs left.");
+  tool.add_example(list, "vmnet-alloc list --pool 192.168.100.0/24 --json",
+                   "One pool's leases as JSON Lines, also on a terminal.");
 
   return tool.main(argc, argv, [&]() -> int {
     vmu::State state = tool.state();
@@ -91,7 +149,9 @@ int main(int argc, char** argv) {
     auto net = vmu::make_kernel_netdevices();
     vmu::Allocator allocator(store, *net, state, opened.host);
     vmu::LineWriter out(STDOUT_FILENO);
+    vmu::cli::RecordOutput records(STDOUT_FILENO);
 
+    bool closed = false;  // release and gc go on: their work is not undone
     if (release->parsed()) {
       int rc = 0;
       for (const auto& id : release_ids) {
@@ -101,12 +161,13 @@ int main(int argc, char** argv) {
           tool.log().info(
               "{}: {}", id,
               r == vmu::Allocator::Released::released ? "released" : "already released");
-          out.write(nlohmann::json{{"id", id}, {"release", what}}.dump());
+          if (!out.write(nlohmann::json{{"id", id}, {"release", what}}.dump())) closed = true;
         } catch (const vmu::Error& e) {
           tool.log().error("{}", e.what());
           if (rc == 0) rc = static_cast<int>(e.code());
         }
       }
+      if (closed) tool.report_closed_stdout("the release report");
       return rc;
     }
     if (list->parsed()) {
@@ -140,11 +201,9 @@ int main(int argc, char** argv) {
           rows.push_back(std::move(row));
         }
       }
-      std::vector<vmu::cli::Column> cols = {{"ID", "id"},     {"IP", "ip"},
-                                            {"MAC", "mac"},   {"TAP", "tap"},
-                                            {"POOL", "pool"}, {"CREATED", "created"}};
-      if (opened.etcd) cols.insert(cols.begin() + 1, {"HOST", "host"});
-      vmu::cli::print_rows(rows, cols);
+      std::vector<std::string> shown = {"ID", "IP", "MAC", "TAP", "POOL", "CREATED"};
+      if (opened.etcd) shown.insert(shown.begin() + 1, "HOST");
+      if (!lease_table.print(rows, shown)) tool.report_closed_stdout("the list");
       return 0;
     }
     if (gc->parsed()) {
@@ -166,8 +225,9 @@ int main(int argc, char** argv) {
           tool.log().info("{}: {} {} ({})", s.lease.id, dry_run ? "would free" : "freed",
                           s.lease.ip.str(), s.reason);
         }
-        out.write(j.dump());
+        if (!out.write(j.dump())) closed = true;
       }
+      if (closed) tool.report_closed_stdout("the gc report");
       return rc;
     }
 
@@ -203,7 +263,15 @@ int main(int argc, char** argv) {
       const auto& n = rec.get("net");
       tool.log().info("{}: {} {}{}", rec.id(), n.value("ip", ""), n.value("mac", ""),
                       n.contains("tap") ? " on " + n.value("tap", "") : std::string());
-      if (!out.write(rec.dump())) return 1;
+      if (!records.write(rec.dump(), rec.id())) {
+        undo_unreceived(tool, allocator, records, count - i - 1);
+        return static_cast<int>(vmu::Exit::failed);
+      }
+    }
+    // The reader may have gone without reading everything (no write failed).
+    if (records.reader_gone() && !records.unreceived().empty()) {
+      undo_unreceived(tool, allocator, records, 0);
+      return static_cast<int>(vmu::Exit::failed);
     }
     return 0;
   });
