@@ -208,4 +208,23 @@ DestroyReport destroy_vm(Record& rec, const State& st, LeaseStore& store, NetDev
   return rep;
 }
 
+bool remove_lost_record(const State& st, const std::string& id) {
+  check_vm_id(id);
+  const fs::path rec = st.record_path(id);
+  struct stat sb {};
+  if (::lstat(rec.c_str(), &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size != 0) return false;
+  const fs::path dir = st.vm_dir(id);
+  const std::string temps = fmt::format(".{}.tmp.", rec.filename().string());
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name != rec.filename().string() && !name.starts_with(temps))
+      throw Error(Exit::failed, "bad_state",
+                  fmt::format("the saved record '{}' is empty (lost in a power cut) but its "
+                              "folder holds '{}' too: look at it, then remove '{}' by hand",
+                              rec.string(), name, dir.string()));
+  }
+  fs::remove_all(dir);
+  return true;
+}
+
 }  // namespace vmu::lifecycle

@@ -60,4 +60,13 @@ struct DestroyReport {
 DestroyReport destroy_vm(Record& rec, const State& st, LeaseStore& store, NetDevices& net,
                          const DestroyOptions& opts);
 
+// A VM whose record a power cut emptied (vmnet-alloc does not sync a record
+// that holds only a lease: docs/architecture.md, "What must survive what"):
+// when vms/<id>/record.json is empty and the folder holds nothing else but
+// write_file_atomic's leftovers, removes the folder and returns true; its
+// lease and TAP ended with that boot. False when the record is not empty or
+// absent; throws (bad_state) when an empty record has company: that folder
+// holds what a later tool made and needs a look, not a blind removal.
+bool remove_lost_record(const State& st, const std::string& id);
+
 }  // namespace vmu::lifecycle

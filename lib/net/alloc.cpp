@@ -144,11 +144,14 @@ Record Allocator::allocate(const AllocRequest& req) {
     if (req.dhcp_hostsdir) {
       make_dirs(*req.dhcp_hostsdir, 0755);
       write_file_atomic(lease->dhcp_host_file,
-                        fmt::format("{},{},{}\n", lease->mac, lease->ip.str(), lease->id), 0644);
+                        fmt::format("{},{},{}\n", lease->mac, lease->ip.str(), lease->id), 0644, {},
+                        Survives::killed_process);
     }
     Record rec = Record::create(req.id);
     rec.put("net", net_section(req.pool, claimed.gateway, *lease));
-    state_.save(rec);
+    // Only what dies with this boot (the lease, the TAP): not synced. The
+    // first tool that adds evidence saves it durably (docs/architecture.md).
+    state_.save(rec, Survives::killed_process);
     return rec;
   } catch (...) {
     try {

@@ -66,6 +66,13 @@ std::optional<Record> State::load_if_exists(const std::string& id) const {
   check_vm_id(id);
   auto text = read_file_if_exists(record_path(id), kMaxRecordBytes);
   if (!text) return std::nullopt;
+  if (text->empty())
+    throw Error(Exit::failed, "bad_state",
+                fmt::format("the saved record '{}' is empty: the host lost power before it was "
+                            "written back (vmnet-alloc does not sync a record that holds only a "
+                            "lease); that lease and TAP ended with that boot ('vmnet-alloc gc' "
+                            "frees the lease): 'vm-destroy --id {}' removes the folder",
+                            record_path(id).string(), id));
   try {
     return Record::parse(*text);
   } catch (const Error& e) {
@@ -94,9 +101,9 @@ void State::make_vm_dir(const std::string& id) const {
   make_dirs(vm_dir(id), kStateDirMode);
 }
 
-void State::save(const Record& r) const {
+void State::save(const Record& r, Survives survives) const {
   make_vm_dir(r.id());
-  write_file_atomic(record_path(r.id()), r.dump() + "\n", 0640);
+  write_file_atomic(record_path(r.id()), r.dump() + "\n", 0640, {}, survives);
   if (registry_) registry_->put(r);
 }
 

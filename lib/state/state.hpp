@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "record/record.hpp"
+#include "util/fs.hpp"
 
 namespace vmu {
 
@@ -64,9 +65,12 @@ class State {
   // Loads vms/<id>/record.json; an unknown id is bad input (exit 2).
   Record load(const std::string& id) const;
   std::optional<Record> load_if_exists(const std::string& id) const;
-  // Saves the record atomically (temp, fsync, rename), creating its folder,
-  // then hands it to the registry, if there is one.
-  void save(const Record& r) const;
+  // Saves the record atomically (temp, fsync, rename, fsync the folder),
+  // creating its folder, then hands it to the registry, if there is one. A
+  // record is evidence and survives a power cut; only one that holds nothing
+  // but what dies with the host's boot (vmnet-alloc's: a lease and a TAP)
+  // is saved Survives::killed_process.
+  void save(const Record& r, Survives survives = Survives::power_cut) const;
   // Creates vms/<id>/ (and the folders above it) with kStateDirMode.
   void make_vm_dir(const std::string& id) const;
   void set_registry(std::shared_ptr<RecordRegistry> r) { registry_ = std::move(r); }

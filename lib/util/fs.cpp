@@ -110,7 +110,8 @@ void sync_dir(const fs::path& dir) {
 }
 
 void write_file_atomic(const fs::path& path, std::string_view data, mode_t mode,
-                       const WriteHook& hook) {
+                       const WriteHook& hook, Survives survives) {
+  const bool sync = survives == Survives::power_cut;
   const fs::path dir = path.parent_path();
   std::random_device rd;
   const fs::path tmp =
@@ -136,14 +137,15 @@ void write_file_atomic(const fs::path& path, std::string_view data, mode_t mode,
   write_all(fd.get(), data.substr(0, half), tmp);
   if (hook) hook("temp-partial");
   write_all(fd.get(), data.substr(half), tmp);
-  if (::fsync(fd.get()) != 0) throw sys_error(fmt::format("syncing '{}'", tmp.string()), errno);
+  if (sync && ::fsync(fd.get()) != 0)
+    throw sys_error(fmt::format("syncing '{}'", tmp.string()), errno);
   fd.reset();
   if (hook) hook("temp-synced");
   if (::rename(tmp.c_str(), path.c_str()) != 0)
     throw sys_error(fmt::format("renaming '{}' to '{}'", tmp.string(), path.string()), errno);
   guard.armed = false;
   if (hook) hook("renamed");
-  sync_dir(dir);
+  if (sync) sync_dir(dir);
 }
 
 void remove_stale_temps(const fs::path& dir, std::string_view name) {

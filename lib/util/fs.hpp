@@ -39,13 +39,23 @@ std::optional<std::string> read_file_if_exists(const fs::path& path, std::size_t
 // Observes the phases of write_file_atomic (tests use it to crash mid-write).
 using WriteHook = std::function<void(std::string_view phase)>;
 
+// What a write must survive. A killed process can never leave a mix of old
+// and new contents (the rename does that); a power cut can only be survived
+// by fsyncs, which cost most of a small write on a disk. Data that belongs to
+// one boot of the host (leases, TAPs, dnsmasq host files, a record that holds
+// only those) need not survive the boot: docs/architecture.md, "What must
+// survive what".
+enum class Survives { power_cut, killed_process };
+
 // Replaces `path` with `data` so that a reader, or a crash at any instant,
 // sees either the old or the new contents, never a mix: write a temporary
-// file in the same folder, fsync it, rename it over `path`, fsync the folder.
+// file in the same folder, fsync it, rename it over `path`, fsync the folder
+// (the fsyncs only for Survives::power_cut; after a power cut a
+// killed_process file may be missing or empty).
 // Phases passed to `hook`: "temp-partial" (half the data written),
 // "temp-synced", "renamed".
 void write_file_atomic(const fs::path& path, std::string_view data, mode_t mode = 0644,
-                       const WriteHook& hook = {});
+                       const WriteHook& hook = {}, Survives survives = Survives::power_cut);
 
 // Removes temporary files that write_file_atomic left behind in `dir` when
 // a writer was killed (names ".<name>.tmp.*"). Call under the lock that

@@ -192,3 +192,31 @@ TEST_CASE("parse_archive_when") {
   CHECK(parse_archive_when("never") == ArchiveWhen::never);
   CHECK_THROWS_AS(parse_archive_when("sometimes"), Error);
 }
+
+TEST_CASE("destroy: a record a power cut emptied is removed, unless its folder holds more") {
+  test::TempDir dir;
+  State st{dir.path / "state", dir.path / "run"};
+  st.make_vm_dir("vm-a");
+  write_file_atomic(st.record_path("vm-a"), "", 0640);
+  write_file_atomic(st.vm_dir("vm-a") / ".record.json.tmp.1.0000abcd", "{", 0640);
+  CHECK(lifecycle::remove_lost_record(st, "vm-a"));
+  CHECK_FALSE(std::filesystem::exists(st.vm_dir("vm-a")));
+  CHECK_FALSE(lifecycle::remove_lost_record(st, "vm-a"));  // gone: nothing to do
+
+  Record rec = Record::create("vm-b");
+  st.save(rec);
+  CHECK_FALSE(lifecycle::remove_lost_record(st, "vm-b"));  // a whole record: destroy_vm's job
+  CHECK(std::filesystem::exists(st.record_path("vm-b")));
+
+  st.make_vm_dir("vm-c");
+  write_file_atomic(st.record_path("vm-c"), "", 0640);
+  write_file_atomic(st.vm_dir("vm-c") / "console.log", "boot", 0640);
+  try {
+    lifecycle::remove_lost_record(st, "vm-c");
+    FAIL("a folder with a console log was removed");
+  } catch (const Error& e) {
+    CHECK(e.reason() == "bad_state");
+    CHECK_THAT(e.what(), Catch::Contains("console.log"));
+  }
+  CHECK(std::filesystem::exists(st.vm_dir("vm-c") / "console.log"));
+}

@@ -131,3 +131,22 @@ TEST_CASE("a path a record names is trusted only inside its own VM's folder") {
   CHECK(reason(st.vm_dir("vm-1")) == "untrusted_path");  // the folder itself
   CHECK(reason(st.vm_dir("vm-1") / "gone.ext4") == "not_found");
 }
+
+TEST_CASE("a record saved for a killed process only is whole; one a power cut emptied says so") {
+  test::TempDir d;
+  State st(d.path / "s", d.path / "r");
+  Record rec = Record::create("vm-1");
+  rec.put("net", Json{{"ip", "10.0.0.2"}});
+  st.save(rec, Survives::killed_process);
+  CHECK(st.load("vm-1").get("net")["ip"] == "10.0.0.2");
+  // What a power cut can leave of an unsynced record: an empty file.
+  write_file_atomic(st.record_path("vm-1"), "", 0640);
+  try {
+    st.load("vm-1");
+    FAIL("an empty record was loaded");
+  } catch (const Error& e) {
+    CHECK(e.code() == Exit::failed);
+    CHECK(e.reason() == "bad_state");
+    CHECK_THAT(e.what(), Catch::Contains("is empty") && Catch::Contains("vm-destroy --id vm-1"));
+  }
+}
