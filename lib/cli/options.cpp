@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 
 #include "clone/grow.hpp"
+#include "util/duration.hpp"
 #include "util/error.hpp"
 
 namespace vmu::cli {
@@ -69,6 +70,22 @@ CLI::Validator size() {
         } catch (const Error& e) {
           return e.what();
         }
+      },
+      "");
+}
+
+CLI::Validator duration(std::chrono::milliseconds lo, std::chrono::milliseconds hi,
+                        std::chrono::milliseconds bare_unit) {
+  return CLI::Validator(
+      [lo, hi, bare_unit](std::string& v) -> std::string {
+        std::string why;
+        const auto d = vmu::try_parse_duration(v, &why, bare_unit);
+        if (!d)
+          return fmt::format("'{}' is not a duration ({}; e.g. 90, 90s, 1500ms, 2m)", v, why);
+        if (*d < lo || *d > hi)
+          return fmt::format("'{}' is not a duration from {} to {}", v, format_duration(lo),
+                             format_duration(hi));
+        return {};
       },
       "");
 }
