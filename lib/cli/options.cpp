@@ -61,11 +61,11 @@ CLI::Validator one_of(std::vector<std::string> words) {
       "", name);
 }
 
-CLI::Validator size() {
+CLI::Validator size(std::uint64_t multiple) {
   return CLI::Validator(
-      [](std::string& v) -> std::string {
+      [multiple](std::string& v) -> std::string {
         try {
-          (void)vmu::parse_size(v, "");
+          (void)vmu::parse_size(v, "", multiple);
           return {};
         } catch (const Error& e) {
           return e.what();

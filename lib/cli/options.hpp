@@ -24,8 +24,8 @@ CLI::Validator range(std::uint64_t lo, std::uint64_t hi);
 CLI::Validator one_of(std::vector<std::string> words);
 
 // A size: bytes, or a number with K, M, G or T (binary; "KiB"/"KB" too),
-// a whole number of KiB, e.g. 2G, 1536M.
-CLI::Validator size();
+// e.g. 2G, 1536M; a whole number of `multiple` bytes (parse_size).
+CLI::Validator size(std::uint64_t multiple = 1024);
 
 // A duration as lib/util/duration reads it (parse_duration, the one
 // parser): "90" (a bare number is `bare_unit`, seconds unless said),

@@ -5,6 +5,7 @@
 
 #include "cli/tool.hpp"
 #include "evidence/archive.hpp"
+#include "clone/grow.hpp"
 #include "evidence/retention.hpp"
 #include "inject/request.hpp"
 
@@ -41,7 +42,7 @@ int main(int argc, char** argv) {
       throw vmu::Error(vmu::Exit::usage, "usage",
                        fmt::format("--keep {}: expected 0 or more archives", *keep));
     if (keep) opts.keep = static_cast<std::size_t>(*keep);
-    if (!max_bytes.empty()) opts.max_bytes = ev::parse_byte_size(max_bytes, "--max-bytes");
+    if (!max_bytes.empty()) opts.max_bytes = vmu::parse_size(max_bytes, "--max-bytes", 1);
     if ((opts.keep || opts.max_bytes) &&
         opts.out_dir.lexically_normal() != st.archive_dir().lexically_normal())
       throw vmu::Error(vmu::Exit::usage, "usage",
