@@ -320,7 +320,8 @@ struct OpenedImage {
   }
 };
 
-OpenedImage open_image(const std::string& path, const fs::path& work, const StopFn& stop) {
+OpenedImage open_image(const std::string& path, const fs::path& work, const StopFn& stop,
+                       const ProgressFn& progress) {
   OpenedImage o;
   try {
     o.img = ext4::Image::open(path, ext4::Access::read_only, ext4::Dirty::refuse);
@@ -347,7 +348,8 @@ OpenedImage open_image(const std::string& path, const fs::path& work, const Stop
     Fd dst(::open(o.copy.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (!dst) throw sys_error(fmt::format("creating '{}'", o.copy.string()), errno);
     if (try_reflink(src.get(), dst.get()) != 0)
-      sparse_copy(src.get(), dst.get(), static_cast<std::uint64_t>(sb.st_size), path, o.copy, stop);
+      sparse_copy(src.get(), dst.get(), static_cast<std::uint64_t>(sb.st_size), path, o.copy, stop,
+                  false, progress);
     dst.reset();
     const CommandResult r =
         run_command({"e2fsck", "-E", "journal_only", "-y", o.copy.string()}, stop);
@@ -450,7 +452,7 @@ ArchiveResult make_archive(const Record& rec, const State& st, const ArchiveOpti
   if (rootfs_path.empty())
     opened.problem = "the record names no rootfs (rootfs.path)";
   else
-    opened = open_image(rootfs_path, work.dir(), opts.stop);
+    opened = open_image(rootfs_path, work.dir(), opts.stop, opts.progress);
   std::optional<ext4::Image>& img = opened.img;
   const std::string& image_problem = opened.problem;
   const std::string img_note = opened.note;
