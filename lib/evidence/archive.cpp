@@ -25,6 +25,7 @@
 #include "ext4/image.hpp"
 #include "inject/sha256.hpp"
 #include "inspect/check.hpp"
+#include "inspect/units.hpp"
 #include "net/hoststate.hpp"
 #include "util/error.hpp"
 #include "util/fd.hpp"
@@ -535,9 +536,9 @@ ArchiveResult make_archive(const Record& rec, const State& st, const ArchiveOpti
 
   // 4. From the image: the env file, the agent units and drop-ins, the
   //    preflight, the journal.
-  std::vector<diagnose::UnitFacts> facts = diagnose::units_from_record(j);
-  std::vector<std::string> unit_names;
-  for (const auto& f : facts) unit_names.push_back(f.name);
+  // The units that matter, with what their files say (the same facts
+  // vm-wait-ready judges the console by).
+  const std::vector<diagnose::UnitFacts> facts = inspect::unit_facts(j, {}, img ? &*img : nullptr);
   std::vector<inspect::Finding> preflight;
   std::optional<std::uint64_t> journal_entries;
   if (img) {
@@ -548,7 +549,7 @@ ArchiveResult make_archive(const Record& rec, const State& st, const ArchiveOpti
     std::set<std::string> taken;
     nlohmann::json pre = nlohmann::json::array();
     const std::vector<std::string> env_keys = json_strings(agent, "env_keys");
-    for (auto& f : facts) {
+    for (const auto& f : facts) {
       std::vector<inspect::Finding> found;
       try {
         found = inspect::check_unit(*img, {f.name, env_keys});
@@ -563,13 +564,10 @@ ArchiveResult make_archive(const Record& rec, const State& st, const ArchiveOpti
         if (fd.evidence.contains("dropins") && fd.evidence["dropins"].is_array())
           for (const auto& d : fd.evidence["dropins"])
             if (d.is_string()) files.push_back(d.get<std::string>());
-        for (std::size_t i = 0; i < files.size(); ++i) {
-          const std::string& p = files[i];
+        for (const std::string& p : files) {
           if (!safe_member_path(p) || !taken.insert(p).second) continue;
           try {
-            const std::string text = img->read_file(p, kMaxImageText);
-            if (i == 0) diagnose::add_unit_file(f, text);
-            add_text("rootfs" + p, "image:" + p, text);
+            add_text("rootfs" + p, "image:" + p, img->read_file(p, kMaxImageText));
           } catch (const Error& e) {
             missing.push_back({"rootfs" + p, e.what()});
           }
@@ -715,8 +713,7 @@ ArchiveResult make_archive(const Record& rec, const State& st, const ArchiveOpti
     }
     if (!bridge.empty()) hn["bridge"] = read_link_state(bridge).to_json();
     if (!ip.empty()) {
-      neighbour = read_neighbour(ip, bridge);
-      if (!neighbour) neighbour = read_neighbour(ip);
+      neighbour = guest_neighbour(ip, bridge);
       hn["neighbour"] = neighbour ? neighbour->to_json() : nlohmann::json(nullptr);
     }
     hn["ip"] = ip;
@@ -749,7 +746,7 @@ ArchiveResult make_archive(const Record& rec, const State& st, const ArchiveOpti
   si.console_judged = std::min<std::uint64_t>(console_bytes, judged_limit);
   si.failure_line = failure_line;
   si.preflight = preflight;
-  si.units = unit_names;
+  for (const auto& f : facts) si.units.push_back(f.name);
   si.journal_entries = journal_entries;
   si.tap = tap_state;
   si.neighbour = neighbour;
