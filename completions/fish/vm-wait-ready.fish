@@ -30,6 +30,7 @@ complete -c vm-wait-ready -l unit -x -d 'Another unit that matters, besides the 
 complete -c vm-wait-ready -l fail-on -x -d 'Console regex that means failed (repeatable)'
 complete -c vm-wait-ready -l ready-on -x -d 'Console regex that means ready (repeatable)'
 complete -c vm-wait-ready -l grace -x -d 'Change a grace period, e.g. port=20s (repeatable; names in vm-wait-ready(1))'
+complete -c vm-wait-ready -l redact -x -d 'Also redact the value of KEY from the image'\''s env file (repeatable)'
 complete -c vm-wait-ready -l list-patterns -d 'Print the console pattern catalog as JSON Lines and exit'
 complete -c vm-wait-ready -s h -l help -d 'Print this help and exit'
 complete -c vm-wait-ready -s V -l version -d 'Print the version and exit'

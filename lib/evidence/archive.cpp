@@ -22,6 +22,7 @@
 #include "diagnose/offline.hpp"
 #include "evidence/journal.hpp"
 #include "evidence/redact.hpp"
+#include "evidence/secrets.hpp"
 #include "ext4/image.hpp"
 #include "inject/sha256.hpp"
 #include "inspect/check.hpp"
@@ -460,32 +461,14 @@ ArchiveResult make_archive(const Record& rec, const State& st, const ArchiveOpti
   if (!img) missing.push_back({"rootfs", image_problem});
 
   // 2. What to redact: the values of agent.env_keys and --redact, from the
-  //    image's env file.
-  std::set<std::string> keys;
-  for (auto& k : json_strings(agent, "env_keys")) keys.insert(k);
-  for (const auto& k : opts.redact) keys.insert(k);
-  std::string env_path = string_of(agent, "env_file");
-  if (env_path.empty()) env_path = "/etc/environment";
-  std::optional<std::string> env_text;
-  if (img) {
-    try {
-      auto s = img->stat(env_path, ext4::Follow::yes);
-      if (s && s->type == ext4::FileType::regular)
-        env_text = img->read_file(env_path, kMaxImageText);
-    } catch (const Error& e) {
-      if (!keys.empty())
-        throw Error(Exit::failed, "cannot_redact",
-                    fmt::format("reading {} from '{}' to redact {}: {}; refusing to archive text "
-                                "that may hold their values",
-                                env_path, rootfs_path, fmt::join(keys, ", "), e.what()));
-    }
-  } else if (!keys.empty()) {
-    throw Error(Exit::failed, "cannot_redact",
-                fmt::format("cannot read the values of {} to redact them: {}; refusing to archive "
-                            "text that may hold them",
-                            fmt::join(keys, ", "), image_problem));
-  }
-  const RuleSet rules = make_rules(keys, env_values(env_text.value_or("")));
+  //    image's env file (fail closed).
+  const Secrets secrets =
+      read_secrets(j, opts.redact, img ? &*img : nullptr, image_problem, "archive");
+  const RuleSet& rules = secrets.rules;
+  const std::string& env_path = secrets.env_path;
+  const std::optional<std::string>& env_text = secrets.env_text;
+  std::set<std::string> keys(rules.keys.begin(), rules.keys.end());
+  keys.insert(rules.absent.begin(), rules.absent.end());
 
   Staging stage(out_dir, rules.rules);
   std::vector<Member> members;

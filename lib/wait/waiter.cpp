@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "diagnose/lines.hpp"
+#include "evidence/secrets.hpp"
 #include "ext4/image.hpp"
 #include "inspect/units.hpp"
 #include "proc/spawn.hpp"
@@ -96,14 +97,21 @@ Target read_target(const Record& rec, const Options& opts) {
   // files in the image say. The image is opened as it is (a running VM's,
   // mid-write): best effort, the unit names alone will do.
   std::optional<ext4::Image> img;
-  if (opts.read_unit_files && !t.rootfs.empty()) {
+  std::string image_problem = "the record names no rootfs (rootfs.path)";
+  if (!t.rootfs.empty()) {
     try {
       img = ext4::Image::open(t.rootfs, ext4::Access::read_only, ext4::Dirty::allow);
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
       img.reset();
+      image_problem = e.what();
     }
   }
-  t.units = inspect::unit_facts(rec.json(), opts.units, img ? &*img : nullptr);
+  t.units =
+      inspect::unit_facts(rec.json(), opts.units, img && opts.read_unit_files ? &*img : nullptr);
+  // The secrets, read before any console line is: fail closed.
+  t.secrets = evidence::read_secrets(rec.json(), opts.redact, img ? &*img : nullptr, image_problem,
+                                     "quote console")
+                  .rules;
   return t;
 }
 
@@ -310,6 +318,9 @@ void Waiter::add(Record rec) {
   v.token = m.next_token++;
   v.t = std::move(t);
   v.an = std::make_unique<diagnose::ConsoleAnalyzer>(m.catalog, v.t.units);
+  if (!v.t.secrets.rules.empty())
+    v.an->set_line_filter(
+        [rules = v.t.secrets.rules](std::string_view l) { return evidence::redact(rules, l); });
   const ms_t now = m.now();
   v.cfg.graces = m.opts.graces;
   v.cfg.start_ms = now;
@@ -455,7 +466,9 @@ Waiter::Step Waiter::step(int input_fd, std::chrono::milliseconds max_wait) {
     }
     v->an->finish(now);
     m.feed_console(*v, {}, false, now);
-    if (!v->t.vmm_log.empty()) v->vmm.log_tail = split_tail(vmm::log_tail(v->t.vmm_log, 5));
+    if (!v->t.vmm_log.empty())
+      v->vmm.log_tail =
+          split_tail(evidence::redact(v->t.secrets.rules, vmm::log_tail(v->t.vmm_log, 5)));
     v->vmm_drained = true;
     m.probes->cancel(tok);
   }

@@ -14,6 +14,7 @@
 #include "cli/options.hpp"
 #include "cli/stream.hpp"
 #include "cli/tool.hpp"
+#include "inject/request.hpp"
 #include "record/jsonl.hpp"
 #include "util/duration.hpp"
 #include "wait/waiter.hpp"
@@ -128,6 +129,15 @@ int main(int argc, char** argv) {
         vmu::parse_duration(v.substr(eq + 1), "--grace");
       }))
       ->group(verdict_g);
+  app.add_option("--redact", o.redact,
+                 "Also redact the value of KEY from the image's env file (repeatable)")
+      ->type_name("KEY")
+      ->check([](const std::string& k) -> std::string {
+        return vmu::inject::valid_env_key(k)
+                   ? std::string()
+                   : fmt::format("'{}' is not an environment variable name", k);
+      })
+      ->group("Secrets");
   bool list_patterns = false;
   app.add_flag("--list-patterns", list_patterns,
                "Print the console pattern catalog as JSON Lines and exit")
