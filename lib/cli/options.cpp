@@ -80,8 +80,7 @@ CLI::Validator duration(std::chrono::milliseconds lo, std::chrono::milliseconds 
       [lo, hi, bare_unit](std::string& v) -> std::string {
         std::string why;
         const auto d = vmu::try_parse_duration(v, &why, bare_unit);
-        if (!d)
-          return fmt::format("'{}' is not a duration ({}; e.g. 90, 90s, 1500ms, 2m)", v, why);
+        if (!d) return fmt::format("'{}' is not a duration ({}; e.g. 90, 90s, 1500ms, 2m)", v, why);
         if (*d < lo || *d > hi)
           return fmt::format("'{}' is not a duration from {} to {}", v, format_duration(lo),
                              format_duration(hi));

@@ -9,8 +9,7 @@
 
 namespace vmu {
 
-std::optional<std::chrono::milliseconds> try_parse_duration(std::string_view text,
-                                                            std::string* why,
+std::optional<std::chrono::milliseconds> try_parse_duration(std::string_view text, std::string* why,
                                                             std::chrono::milliseconds bare_unit) {
   auto bad = [&](std::string w) -> std::optional<std::chrono::milliseconds> {
     if (why) *why = std::move(w);
