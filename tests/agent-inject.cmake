@@ -1,6 +1,6 @@
 # agent-inject CLI tests: real images made by mke2fs, checked with e2fsck -fn
 # and read back with debugfs. No root needed.
-foreach(t ops bad-input escape full refuse pipeline reporter)
+foreach(t ops bad-input escape full refuse pipeline reporter merge)
   add_test(NAME cli.agent-inject.${t}
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/agent-inject-${t}.sh)
   set_tests_properties(cli.agent-inject.${t} PROPERTIES

@@ -14,6 +14,8 @@ set(_wait_tests
   wait-garbage      # ANSI, CR, NULs, random bytes, overlong and glued lines
   wait-many         # several VMs, one process, one thread, completion order
   wait-interrupt    # SIGINT: records leave with error 130, exit 130
+  wait-closed-stdout # the reader exits: the wait ends, one line, exit 1
+  wait-secrets      # secrets printed on the console: in no byte of record or stderr
 )
 foreach(t IN LISTS _wait_tests)
   add_test(NAME cli.${t} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/${t}.sh)

@@ -19,14 +19,13 @@ end
 
 complete -c vm-destroy -f
 complete -c vm-destroy -l id -x -a '(__vmutils_ids)' -d 'VM to destroy (repeatable; same as ID)'
-complete -c vm-destroy -l retry -d 'With --id: clear the error a VM'\''s record carries and run this step again'
 complete -c vm-destroy -l failed -d 'Destroy every failed VM of the state folder'
 complete -c vm-destroy -l all -d 'Destroy ready VMs from stdin too (default: passed through)'
-complete -c vm-destroy -l archive -x -d 'Archive the evidence: failed (default), always, never'
+complete -c vm-destroy -l archive -x -a 'failed always never' -d 'When to archive the evidence first'
 complete -c vm-destroy -l out -x -a '(__fish_complete_directories)' -d 'Folder for the archives (default: <state>/archive)'
 complete -c vm-destroy -l redact -x -d 'Also redact the value of KEY in archives (repeatable)'
 complete -c vm-destroy -l keep-state -d 'Keep the state folder (record, rootfs, logs)'
-complete -c vm-destroy -l grace -x -d 'Time the guest gets to power off, then after SIGTERM (10s)'
+complete -c vm-destroy -l grace -x -d 'Time the guest gets to power off, then the VMM after SIGTERM (then SIGKILL)'
 complete -c vm-destroy -s h -l help -d 'Print this help and exit'
 complete -c vm-destroy -s V -l version -d 'Print the version and exit'
 complete -c vm-destroy -s v -l verbose -d 'Say more on stderr (repeatable)'

@@ -18,12 +18,11 @@ function __vmutils_ids
 end
 
 complete -c vm-logs-archive -f
+complete -c vm-logs-archive -l id -x -a '(__vmutils_ids)' -d 'VM to archive (repeatable; instead of records on stdin)'
 complete -c vm-logs-archive -l out -x -a '(__fish_complete_directories)' -d 'Folder for the archives (default: <state>/archive)'
-complete -c vm-logs-archive -l redact -x -d 'Also redact the value of KEY from the image'\''s env file (repeatable)'
 complete -c vm-logs-archive -l keep -x -d 'Then keep only the newest N archives of <state>/archive'
 complete -c vm-logs-archive -l max-bytes -x -d 'Then remove the oldest archives of <state>/archive beyond SIZE in total'
-complete -c vm-logs-archive -l id -x -a '(__vmutils_ids)' -d 'VM to archive (repeatable; instead of records on stdin)'
-complete -c vm-logs-archive -l retry -d 'With --id: clear the error a VM'\''s record carries and run this step again'
+complete -c vm-logs-archive -l redact -x -d 'Also redact the value of KEY from the image'\''s env file (repeatable)'
 complete -c vm-logs-archive -s h -l help -d 'Print this help and exit'
 complete -c vm-logs-archive -s V -l version -d 'Print the version and exit'
 complete -c vm-logs-archive -s v -l verbose -d 'Say more on stderr (repeatable)'

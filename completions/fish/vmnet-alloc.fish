@@ -45,5 +45,5 @@ complete -c vmnet-alloc -n '__fish_seen_subcommand_from list' -l json -d 'JSON L
 complete -c vmnet-alloc -n '__fish_seen_subcommand_from list' -s o -l output -x -d 'Columns to show, comma-separated, of: ID, HOST, IP, MAC, TAP, BRIDGE, POOL, CREATED'
 complete -c vmnet-alloc -n '__fish_seen_subcommand_from list' -l no-legend -d 'No header line in the table'
 complete -c vmnet-alloc -n '__fish_seen_subcommand_from gc' -l dry-run -d 'Only print what would be freed'
-complete -c vmnet-alloc -n '__fish_seen_subcommand_from gc' -l grace -x -d 'Never free a lease younger than this, in seconds'
+complete -c vmnet-alloc -n '__fish_seen_subcommand_from gc' -l grace -x -d 'Never free a lease younger than this (a bare number is seconds)'
 complete -c vmnet-alloc -n '__fish_seen_subcommand_from gc' -l host -x -d 'Free every lease of this host, which is gone (etcd store only)'

@@ -164,6 +164,22 @@ void Log::live(const std::string& key, std::string_view text) {
   std::fflush(stderr);
 }
 
+void Log::live(const std::vector<std::pair<std::string, std::string>>& lines) {
+  if (!progress_shown() || lines.empty()) return;
+  std::lock_guard lock(g_stderr_mu);
+  for (const auto& [key, text] : lines) {
+    auto it =
+        std::find_if(live_.begin(), live_.end(), [&](const auto& l) { return l.first == key; });
+    if (it == live_.end())
+      live_.emplace_back(key, text);
+    else
+      it->second = text;
+  }
+  erase_live_locked();
+  draw_live_locked();
+  std::fflush(stderr);
+}
+
 void Log::end_live(const std::string& key) {
   std::lock_guard lock(g_stderr_mu);
   auto it = std::find_if(live_.begin(), live_.end(), [&](const auto& l) { return l.first == key; });

@@ -62,6 +62,8 @@ class Log {
   // it is shown as given, without the "tool: " of event lines.
   bool progress_shown() const { return tty_ && verbosity_ >= 0; }
   void live(const std::string& key, std::string_view text);
+  // Several keys' lines at once, one redraw (a line per VM of a wait).
+  void live(const std::vector<std::pair<std::string, std::string>>& lines);
   void end_live(const std::string& key);
   // One live line of its own (key ""); end_progress() clears every line.
   void progress(std::string_view message);

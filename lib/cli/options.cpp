@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 
 #include "clone/grow.hpp"
+#include "util/duration.hpp"
 #include "util/error.hpp"
 
 namespace vmu::cli {
@@ -60,15 +61,30 @@ CLI::Validator one_of(std::vector<std::string> words) {
       "", name);
 }
 
-CLI::Validator size() {
+CLI::Validator size(std::uint64_t multiple) {
   return CLI::Validator(
-      [](std::string& v) -> std::string {
+      [multiple](std::string& v) -> std::string {
         try {
-          (void)vmu::parse_size(v, "");
+          (void)vmu::parse_size(v, "", multiple);
           return {};
         } catch (const Error& e) {
           return e.what();
         }
+      },
+      "");
+}
+
+CLI::Validator duration(std::chrono::milliseconds lo, std::chrono::milliseconds hi,
+                        std::chrono::milliseconds bare_unit) {
+  return CLI::Validator(
+      [lo, hi, bare_unit](std::string& v) -> std::string {
+        std::string why;
+        const auto d = vmu::try_parse_duration(v, &why, bare_unit);
+        if (!d) return fmt::format("'{}' is not a duration ({}; e.g. 90, 90s, 1500ms, 2m)", v, why);
+        if (*d < lo || *d > hi)
+          return fmt::format("'{}' is not a duration from {} to {}", v, format_duration(lo),
+                             format_duration(hi));
+        return {};
       },
       "");
 }

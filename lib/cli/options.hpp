@@ -4,11 +4,9 @@
 // own checks print "N:UINT in [1 - 4096]"); an option says its default in
 // its description, "(default: X)", or with capture_default_str(), which the
 // help formatter renders the same way.
-//
-// Durations are not here: lib/util/duration (parse_duration) is the one
-// parser for them; a check over it belongs in this file once it is merged.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -26,8 +24,18 @@ CLI::Validator range(std::uint64_t lo, std::uint64_t hi);
 CLI::Validator one_of(std::vector<std::string> words);
 
 // A size: bytes, or a number with K, M, G or T (binary; "KiB"/"KB" too),
-// a whole number of KiB, e.g. 2G, 1536M.
-CLI::Validator size();
+// e.g. 2G, 1536M; a whole number of `multiple` bytes (parse_size).
+CLI::Validator size(std::uint64_t multiple = 1024);
+
+// A duration as lib/util/duration reads it (parse_duration, the one
+// parser): "90" (a bare number is `bare_unit`, seconds unless said),
+// "90s", "1500ms", "2m", "1h", from `lo` to `hi`. Tools read the value with
+// parse_duration(text, "--name", bare_unit) once it has passed. Its
+// options are written DURATION in --help, with the default as given
+// ("120s").
+CLI::Validator duration(std::chrono::milliseconds lo = std::chrono::milliseconds(0),
+                        std::chrono::milliseconds hi = std::chrono::hours(24 * 30),
+                        std::chrono::milliseconds bare_unit = std::chrono::seconds(1));
 
 // The words of a one_of check on `opt`; empty when it has none.
 std::vector<std::string> choices_of(const CLI::Option* opt);

@@ -59,7 +59,7 @@ void RecordStream::take_line(std::string_view line, std::vector<Record>& out) {
   }
   if (rec->failed()) {
     // Failed upstream: passed on untouched, not saved again, no exit code.
-    if (!out_.write(rec->dump())) throw Error(Exit::failed, "standard output was closed");
+    out_.write(rec->dump(), rec->id());
     return;
   }
   out.push_back(std::move(*rec));
@@ -71,10 +71,16 @@ std::vector<Record> RecordStream::read_available() {
     done_ = true;
     for (auto& r : pending_) {
       if (r.failed()) {
-        if (!out_.write(r.dump())) throw Error(Exit::failed, "standard output was closed");
-      } else {
-        out.push_back(std::move(r));
+        // Reported (who failed it, what to run); with --retry its error is
+        // cleared and it is worked on again.
+        const Exit c = tool_.take_failed_id(r);
+        if (c != Exit::ok) {
+          note(c);
+          out_.write(r.dump(), r.id());  // passed on as it is, for the tools after
+          continue;
+        }
       }
+      out.push_back(std::move(r));
     }
     pending_.clear();
     return out;
@@ -135,7 +141,7 @@ void RecordStream::write(Job& job) {
     tool_.log().error("{}: saving the record: {}", job.rec.id(), e.what());
     note(e.code());
   }
-  if (!out_.write(job.rec.dump())) throw Error(Exit::failed, "standard output was closed");
+  out_.write(job.rec.dump(), job.rec.id());  // a closed stdout is reported by close()
 }
 
 void RecordStream::finish(Record rec, const std::optional<RecordError>& failure) {
@@ -173,7 +179,7 @@ void RecordStream::finish(Record rec, const std::optional<RecordError>& failure)
   cv_.notify_one();
 }
 
-void RecordStream::close() {
+void RecordStream::close(const std::vector<std::string>& not_worked) {
   {
     std::lock_guard lock(mu_);
     closing_ = true;
@@ -182,11 +188,17 @@ void RecordStream::close() {
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();
-  std::lock_guard lock(mu_);
-  if (writer_error_) {
-    auto e = writer_error_;
-    writer_error_ = nullptr;
-    std::rethrow_exception(e);
+  {
+    std::lock_guard lock(mu_);
+    if (writer_error_) {
+      auto e = writer_error_;
+      writer_error_ = nullptr;
+      std::rethrow_exception(e);
+    }
+  }
+  if (!reported_ && out_.reader_gone()) {
+    reported_ = true;
+    if (tool_.report_unreceived(out_.unreceived(), not_worked)) note(Exit::failed);
   }
 }
 

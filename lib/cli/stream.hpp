@@ -5,8 +5,11 @@
 // when its own work is done, in completion order. Same contract as
 // Tool::pipeline: a record that arrives failed passes through untouched
 // and is not saved again; a record the tool fails gets its `error` section;
-// bad input lines are reported with their line number; the exit code is
-// that of the first record that failed here.
+// bad input lines are reported with their line number; a failed record
+// named by --id is reported (Tool::take_failed_id) and passed on, or taken
+// up again with --retry; a closed stdout is reported in one line naming
+// the records never received (saved all the same), exit 1; the exit code
+// is that of the first record that failed here.
 #pragma once
 
 #include <condition_variable>
@@ -18,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "cli/output.hpp"
 #include "cli/tool.hpp"
 #include "record/jsonl.hpp"
 
@@ -43,8 +47,13 @@ class RecordStream {
 
   // Reads what is there without blocking: one read when input_fd() is
   // readable; everything for --id or a regular file. Records that arrived
-  // failed are printed at once; the others are returned to be worked on.
+  // failed are printed at once (a failed --id one reported, or returned
+  // to be worked on again with --retry); the others are returned.
   std::vector<Record> read_available();
+
+  // The program reading stdout has gone: nothing more will be received,
+  // so there is no point working on more records.
+  bool output_gone() { return out_.reader_gone(); }
 
   // A record this tool worked on: `failure` set adds its `error` section.
   // Saved to the state folder, then printed (by a writer thread, when there
@@ -52,8 +61,11 @@ class RecordStream {
   void finish(Record rec, const std::optional<RecordError>& failure);
 
   // Waits until every finished record is saved and printed; rethrows a
-  // writer's error (standard output closed).
-  void close();
+  // writer's error. A closed stdout is reported in one line: the records
+  // written but not received, and `not_worked` (records taken in but not
+  // finished, e.g. still waited for); the exit code is then 1 unless a
+  // record failed first.
+  void close(const std::vector<std::string>& not_worked = {});
 
   // The first failure's exit code (0 if none); 130 after an interruption
   // when nothing failed.
@@ -70,7 +82,7 @@ class RecordStream {
 
   Tool& tool_;
   State state_;
-  LineWriter out_;
+  RecordOutput out_;
   std::vector<Record> pending_;  // --id records not yet handed out
   bool from_ids_ = false;
   bool pollable_ = false;
@@ -85,6 +97,7 @@ class RecordStream {
   std::condition_variable cv_;
   std::vector<std::thread> threads_;
   bool closing_ = false;
+  bool reported_ = false;  // the closed stdout, once
   std::exception_ptr writer_error_;
 };
 

@@ -436,8 +436,7 @@ int Tool::pipeline(const std::function<void(Record&)>& fn, PipelineOptions opts)
       } catch (const Error& e) {
         const bool interrupted_here = e.code() == Exit::interrupted;
         if (!arrived_failed)
-          rec.set_error(
-              {name_, e.code(), interrupted_here ? "interrupted" : e.reason(), e.what()});
+          rec.set_error({name_, e.code(), interrupted_here ? "interrupted" : e.reason(), e.what()});
         log_.error("{}: {}", rec.id(), interrupted_here ? "interrupted" : e.what());
         note_failure(e.code());
       } catch (const std::exception& e) {
@@ -553,17 +552,21 @@ int Tool::pipeline(const std::function<void(Record&)>& fn, PipelineOptions opts)
         "passed on");
   // Interrupted wins: the run did not finish, whatever else failed.
   if (interrupted()) return static_cast<int>(Exit::interrupted);
-  const auto lost = out.unreceived();
-  if (!lost.empty() || !not_worked.empty()) {
-    std::string msg = "standard output was closed (the program reading it exited): ";
-    if (!lost.empty())
-      msg += fmt::format("not passed on: {} (saved in '{}')", some(lost), st.vms_dir().string());
-    if (!not_worked.empty())
-      msg += fmt::format("{}not worked on: {}", lost.empty() ? "" : "; ", some(not_worked));
-    log_.error("{}", msg);
-    if (first_failure == Exit::ok) first_failure = Exit::failed;
-  }
+  if (report_unreceived(out.unreceived(), not_worked) && first_failure == Exit::ok)
+    first_failure = Exit::failed;
   return static_cast<int>(first_failure);
+}
+
+bool Tool::report_unreceived(const std::vector<std::string>& lost,
+                             const std::vector<std::string>& not_worked) {
+  if (lost.empty() && not_worked.empty()) return false;
+  std::string msg = "standard output was closed (the program reading it exited): ";
+  if (!lost.empty())
+    msg += fmt::format("not passed on: {} (saved in '{}')", some(lost), state().vms_dir().string());
+  if (!not_worked.empty())
+    msg += fmt::format("{}not worked on: {}", lost.empty() ? "" : "; ", some(not_worked));
+  log_.error("{}", msg);
+  return true;
 }
 
 }  // namespace vmu::cli

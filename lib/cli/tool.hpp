@@ -129,6 +129,12 @@ class Tool {
 
   // Reports a closed stdout in one line (listing commands: nothing lost).
   void report_closed_stdout(const std::string& what);
+  // Reports a closed stdout under a record pipeline in one line: the
+  // records written but never received (`lost`, saved all the same) and
+  // those not worked on. Nothing when both are empty; returns whether it
+  // said something (the run then exits 1 unless a record failed first).
+  bool report_unreceived(const std::vector<std::string>& lost,
+                         const std::vector<std::string>& not_worked);
 
   // For a tool with its own record loop (cli::RecordStream): a failed
   // record named by --id is reported (which tool failed it, why, what to

@@ -37,7 +37,7 @@ std::string last_lines(std::string s) {
 
 }  // namespace
 
-std::uint64_t parse_size(std::string_view s, std::string_view what) {
+std::uint64_t parse_size(std::string_view s, std::string_view what, std::uint64_t multiple) {
   auto bad = [&](std::string_view why) {
     return Error(Exit::usage, fmt::format("{}{}'{}': {} (e.g. 2G, 1536M, 4294967296)", what,
                                           what.empty() ? "" : " ", s, why));
@@ -75,7 +75,9 @@ std::uint64_t parse_size(std::string_view s, std::string_view what) {
   if (shift && n > (std::numeric_limits<std::uint64_t>::max() >> shift)) throw bad("too large");
   n <<= shift;
   if (n == 0) throw bad("must be more than 0");
-  if (n % 1024) throw bad("must be a whole number of KiB");
+  if (multiple > 1 && n % multiple)
+    throw bad(multiple == 1024 ? std::string("must be a whole number of KiB")
+                               : fmt::format("must be a multiple of {} bytes", multiple));
   return n;
 }
 

@@ -14,9 +14,12 @@ namespace vmu {
 
 // "2G", "1536M", "512MiB", "1073741824": binary units (K, M, G, T, with an
 // optional "iB"/"B"). Throws Exit::usage quoting `s` when malformed, zero or
-// not a multiple of 1 KiB (resize2fs works in KiB at best). The message
-// names `what` (the option); with an empty `what` it starts with the value.
-std::uint64_t parse_size(std::string_view s, std::string_view what = "--size");
+// not a multiple of `multiple` bytes (1 KiB by default: resize2fs works in
+// KiB at best; 1 for a plain byte count such as vm-logs-archive
+// --max-bytes). The message names `what` (the option); with an empty
+// `what` it starts with the value. The one size parser of vmutils.
+std::uint64_t parse_size(std::string_view s, std::string_view what = "--size",
+                         std::uint64_t multiple = 1024);
 
 struct CommandResult {
   int status = 0;      // exit status, or 128 + signal

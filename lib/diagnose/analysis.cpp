@@ -166,11 +166,15 @@ ConsoleAnalyzer::ConsoleAnalyzer(const Catalog& catalog, std::vector<UnitFacts> 
 
 void ConsoleAnalyzer::feed(std::string_view bytes, std::int64_t ms) {
   a_.bytes += bytes.size();
-  asm_.feed(bytes, [&](std::string_view raw) { line(clean_line(raw), ms); });
+  asm_.feed(bytes, [&](std::string_view raw) {
+    line(filter_ ? filter_(clean_line(raw)) : clean_line(raw), ms);
+  });
 }
 
 void ConsoleAnalyzer::finish(std::int64_t ms) {
-  asm_.finish([&](std::string_view raw) { line(clean_line(raw), ms); });
+  asm_.finish([&](std::string_view raw) {
+    line(filter_ ? filter_(clean_line(raw)) : clean_line(raw), ms);
+  });
 }
 
 void ConsoleAnalyzer::restart_input() {

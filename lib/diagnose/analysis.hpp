@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -121,6 +122,12 @@ class ConsoleAnalyzer {
   // One clean line (tests, and feed()).
   void line(std::string_view clean, std::int64_t ms);
 
+  // Applied by feed() and finish() to every clean line before anything is
+  // read from it or kept: vm-wait-ready redacts secrets by value here, so
+  // no event, verdict, evidence or quoted line holds one.
+  using LineFilter = std::function<std::string(std::string_view clean)>;
+  void set_line_filter(LineFilter f) { filter_ = std::move(f); }
+
   const Analysis& state() const { return a_; }
   const std::vector<UnitFacts>& units() const { return facts_; }
   // Events since the last call, for live output.
@@ -140,6 +147,7 @@ class ConsoleAnalyzer {
   ReporterParser reporter_;
   Analysis a_;
   std::vector<Event> events_;
+  LineFilter filter_;
 };
 
 // systemd's "Foo[123]: message" or "(foo)[123]: message" journal prefix

@@ -30,23 +30,6 @@ std::optional<std::int64_t> console_timestamp_ms(std::string_view s) {
   return sec * 1000 + frac;
 }
 
-std::vector<UnitFacts> units_from_record(const nlohmann::json& record) {
-  std::vector<UnitFacts> out;
-  auto agent = record.find("agent");
-  if (agent == record.end() || !agent->is_object()) return out;
-  auto units = agent->find("units");
-  if (units == agent->end() || !units->is_array()) return out;
-  for (const auto& u : *units) {
-    if (!u.is_object() || !u.contains("name") || !u["name"].is_string()) continue;
-    UnitFacts f = facts_from_name(u["name"].get<std::string>());
-    if (auto e = u.find("enabled_in"); e != u.end() && e->is_array())
-      for (const auto& w : *e)
-        if (w.is_string()) f.enabled_in.push_back(w.get<std::string>());
-    out.push_back(std::move(f));
-  }
-  return out;
-}
-
 OfflineResult analyse_offline(const Catalog& catalog, const OfflineInput& in) {
   ConsoleAnalyzer an(catalog, in.units);
   std::int64_t ms = 0;

@@ -1,5 +1,7 @@
-// The console analysis over a finished (or so-far) console log, for
-// vm-logs-archive: the same analyzer and verdict vm-wait-ready runs live,
+// The console analysis over a finished (or so-far) console log — the one
+// post-mortem entry point (vm-logs-archive's summary, and anything else that
+// judges a log after the fact): the same analyzer and verdict vm-wait-ready
+// runs live,
 // fed line by line with the guest's own clock (the "[   12.345678]" stamps
 // of kernel and forwarded journal lines) instead of the host's, and judged
 // as final (every grace period has run out).
@@ -39,9 +41,6 @@ struct OfflineResult {
 // results exist offline: verdicts that need one (port_closed, bad_status,
 // network_down from the probe) cannot come out of it.
 OfflineResult analyse_offline(const Catalog& catalog, const OfflineInput& in);
-
-// The units that matter, from a record's agent.units[] (name, enabled_in).
-std::vector<UnitFacts> units_from_record(const nlohmann::json& record);
 
 // The guest time stamp at the start of a console line ("[   12.345678]",
 // after leading spaces), in ms; std::nullopt when there is none.

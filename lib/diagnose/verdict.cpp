@@ -589,18 +589,6 @@ Decision decide(const Analysis& a, const std::vector<UnitFacts>& units, const Pr
   return d;
 }
 
-PostMortem post_mortem(std::string_view console, const Catalog& catalog,
-                       const std::vector<UnitFacts>& units, const VmmState& vmm) {
-  ConsoleAnalyzer an(catalog, units);
-  an.feed(console, 0);
-  an.finish(0);
-  DecideConfig cfg;
-  cfg.console = true;
-  ProbeState none;
-  auto d = decide(an.state(), units, none, vmm, cfg, 0, /*final=*/true);
-  return {an.state(), std::move(d.verdict)};
-}
-
 nlohmann::json ready_json(const Verdict& v, const Analysis& a, const ProbeState& p,
                           const VmmState& vmm, const DecideConfig& cfg) {
   nlohmann::json j = {{"ok", v.ok}, {"reason", v.reason}};

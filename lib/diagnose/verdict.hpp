@@ -113,16 +113,6 @@ struct Decision {
 Decision decide(const Analysis& a, const std::vector<UnitFacts>& units, const ProbeState& p,
                 const VmmState& v, const DecideConfig& cfg, std::int64_t now, bool final = false);
 
-// Post mortem, over a finished console log (vm-logs-archive's summary):
-// the whole log analysed at once, every grace period elapsed, no probe.
-// std::nullopt verdict: the console shows no failure.
-struct PostMortem {
-  Analysis analysis;
-  std::optional<Verdict> verdict;
-};
-PostMortem post_mortem(std::string_view console, const Catalog& catalog,
-                       const std::vector<UnitFacts>& units, const VmmState& vmm = {});
-
 // The record's `ready` section.
 nlohmann::json ready_json(const Verdict& v, const Analysis& a, const ProbeState& p,
                           const VmmState& vmm, const DecideConfig& cfg);

@@ -22,9 +22,11 @@
 #include "diagnose/offline.hpp"
 #include "evidence/journal.hpp"
 #include "evidence/redact.hpp"
+#include "evidence/secrets.hpp"
 #include "ext4/image.hpp"
 #include "inject/sha256.hpp"
 #include "inspect/check.hpp"
+#include "inspect/units.hpp"
 #include "net/hoststate.hpp"
 #include "util/error.hpp"
 #include "util/fd.hpp"
@@ -320,7 +322,8 @@ struct OpenedImage {
   }
 };
 
-OpenedImage open_image(const std::string& path, const fs::path& work, const StopFn& stop) {
+OpenedImage open_image(const std::string& path, const fs::path& work, const StopFn& stop,
+                       const ProgressFn& progress) {
   OpenedImage o;
   try {
     o.img = ext4::Image::open(path, ext4::Access::read_only, ext4::Dirty::refuse);
@@ -347,7 +350,8 @@ OpenedImage open_image(const std::string& path, const fs::path& work, const Stop
     Fd dst(::open(o.copy.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (!dst) throw sys_error(fmt::format("creating '{}'", o.copy.string()), errno);
     if (try_reflink(src.get(), dst.get()) != 0)
-      sparse_copy(src.get(), dst.get(), static_cast<std::uint64_t>(sb.st_size), path, o.copy, stop);
+      sparse_copy(src.get(), dst.get(), static_cast<std::uint64_t>(sb.st_size), path, o.copy, stop,
+                  false, progress);
     dst.reset();
     const CommandResult r =
         run_command({"e2fsck", "-E", "journal_only", "-y", o.copy.string()}, stop);
@@ -450,39 +454,21 @@ ArchiveResult make_archive(const Record& rec, const State& st, const ArchiveOpti
   if (rootfs_path.empty())
     opened.problem = "the record names no rootfs (rootfs.path)";
   else
-    opened = open_image(rootfs_path, work.dir(), opts.stop);
+    opened = open_image(rootfs_path, work.dir(), opts.stop, opts.progress);
   std::optional<ext4::Image>& img = opened.img;
   const std::string& image_problem = opened.problem;
   const std::string img_note = opened.note;
   if (!img) missing.push_back({"rootfs", image_problem});
 
   // 2. What to redact: the values of agent.env_keys and --redact, from the
-  //    image's env file.
-  std::set<std::string> keys;
-  for (auto& k : json_strings(agent, "env_keys")) keys.insert(k);
-  for (const auto& k : opts.redact) keys.insert(k);
-  std::string env_path = string_of(agent, "env_file");
-  if (env_path.empty()) env_path = "/etc/environment";
-  std::optional<std::string> env_text;
-  if (img) {
-    try {
-      auto s = img->stat(env_path, ext4::Follow::yes);
-      if (s && s->type == ext4::FileType::regular)
-        env_text = img->read_file(env_path, kMaxImageText);
-    } catch (const Error& e) {
-      if (!keys.empty())
-        throw Error(Exit::failed, "cannot_redact",
-                    fmt::format("reading {} from '{}' to redact {}: {}; refusing to archive text "
-                                "that may hold their values",
-                                env_path, rootfs_path, fmt::join(keys, ", "), e.what()));
-    }
-  } else if (!keys.empty()) {
-    throw Error(Exit::failed, "cannot_redact",
-                fmt::format("cannot read the values of {} to redact them: {}; refusing to archive "
-                            "text that may hold them",
-                            fmt::join(keys, ", "), image_problem));
-  }
-  const RuleSet rules = make_rules(keys, env_values(env_text.value_or("")));
+  //    image's env file (fail closed).
+  const Secrets secrets =
+      read_secrets(j, opts.redact, img ? &*img : nullptr, image_problem, "archive");
+  const RuleSet& rules = secrets.rules;
+  const std::string& env_path = secrets.env_path;
+  const std::optional<std::string>& env_text = secrets.env_text;
+  std::set<std::string> keys(rules.keys.begin(), rules.keys.end());
+  keys.insert(rules.absent.begin(), rules.absent.end());
 
   Staging stage(out_dir, rules.rules);
   std::vector<Member> members;
@@ -533,9 +519,9 @@ ArchiveResult make_archive(const Record& rec, const State& st, const ArchiveOpti
 
   // 4. From the image: the env file, the agent units and drop-ins, the
   //    preflight, the journal.
-  std::vector<diagnose::UnitFacts> facts = diagnose::units_from_record(j);
-  std::vector<std::string> unit_names;
-  for (const auto& f : facts) unit_names.push_back(f.name);
+  // The units that matter, with what their files say (the same facts
+  // vm-wait-ready judges the console by).
+  const std::vector<diagnose::UnitFacts> facts = inspect::unit_facts(j, {}, img ? &*img : nullptr);
   std::vector<inspect::Finding> preflight;
   std::optional<std::uint64_t> journal_entries;
   if (img) {
@@ -546,7 +532,7 @@ ArchiveResult make_archive(const Record& rec, const State& st, const ArchiveOpti
     std::set<std::string> taken;
     nlohmann::json pre = nlohmann::json::array();
     const std::vector<std::string> env_keys = json_strings(agent, "env_keys");
-    for (auto& f : facts) {
+    for (const auto& f : facts) {
       std::vector<inspect::Finding> found;
       try {
         found = inspect::check_unit(*img, {f.name, env_keys});
@@ -561,13 +547,10 @@ ArchiveResult make_archive(const Record& rec, const State& st, const ArchiveOpti
         if (fd.evidence.contains("dropins") && fd.evidence["dropins"].is_array())
           for (const auto& d : fd.evidence["dropins"])
             if (d.is_string()) files.push_back(d.get<std::string>());
-        for (std::size_t i = 0; i < files.size(); ++i) {
-          const std::string& p = files[i];
+        for (const std::string& p : files) {
           if (!safe_member_path(p) || !taken.insert(p).second) continue;
           try {
-            const std::string text = img->read_file(p, kMaxImageText);
-            if (i == 0) diagnose::add_unit_file(f, text);
-            add_text("rootfs" + p, "image:" + p, text);
+            add_text("rootfs" + p, "image:" + p, img->read_file(p, kMaxImageText));
           } catch (const Error& e) {
             missing.push_back({"rootfs" + p, e.what()});
           }
@@ -713,8 +696,7 @@ ArchiveResult make_archive(const Record& rec, const State& st, const ArchiveOpti
     }
     if (!bridge.empty()) hn["bridge"] = read_link_state(bridge).to_json();
     if (!ip.empty()) {
-      neighbour = read_neighbour(ip, bridge);
-      if (!neighbour) neighbour = read_neighbour(ip);
+      neighbour = guest_neighbour(ip, bridge);
       hn["neighbour"] = neighbour ? neighbour->to_json() : nlohmann::json(nullptr);
     }
     hn["ip"] = ip;
@@ -747,7 +729,7 @@ ArchiveResult make_archive(const Record& rec, const State& st, const ArchiveOpti
   si.console_judged = std::min<std::uint64_t>(console_bytes, judged_limit);
   si.failure_line = failure_line;
   si.preflight = preflight;
-  si.units = unit_names;
+  for (const auto& f : facts) si.units.push_back(f.name);
   si.journal_entries = journal_entries;
   si.tap = tap_state;
   si.neighbour = neighbour;

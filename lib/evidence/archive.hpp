@@ -32,6 +32,7 @@
 #include "evidence/summary.hpp"
 #include "record/record.hpp"
 #include "state/state.hpp"
+#include "util/progress.hpp"
 
 namespace vmu::evidence {
 
@@ -55,6 +56,8 @@ struct ArchiveOptions {
   bool rootfs_will_be_removed = false;
   std::string made_by = "vm-logs-archive";
   std::function<bool()> stop;  // asked between members (SIGINT)
+  // Hears the one slow step: copying an image whose journal needs replaying.
+  ProgressFn progress = nullptr;
 };
 
 struct Member {

@@ -95,36 +95,6 @@ std::vector<std::string> plan_prune(std::vector<ArchiveFile> files, std::optiona
   return out;
 }
 
-std::uint64_t parse_byte_size(std::string_view text, std::string_view what) {
-  auto bad = [&] {
-    return Error(Exit::usage, "usage",
-                 fmt::format("{} '{}': expected a size such as 500M, 2G or 1048576", what, text));
-  };
-  std::uint64_t v = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || p == text.data()) throw bad();
-  std::string_view unit(p, static_cast<std::size_t>(text.data() + text.size() - p));
-  if (unit.ends_with("iB"))
-    unit.remove_suffix(2);
-  else if (unit.ends_with("B") && unit.size() == 2)
-    unit.remove_suffix(1);
-  int shift = 0;
-  if (unit.empty())
-    shift = 0;
-  else if (unit == "K" || unit == "k")
-    shift = 10;
-  else if (unit == "M")
-    shift = 20;
-  else if (unit == "G")
-    shift = 30;
-  else if (unit == "T")
-    shift = 40;
-  else
-    throw bad();
-  if (v == 0 || (shift && v > (UINT64_MAX >> shift))) throw bad();
-  return v << shift;
-}
-
 std::vector<Pruned> prune(const fs::path& dir, std::optional<std::size_t> keep,
                           std::optional<std::uint64_t> max_bytes, const std::string& protect) {
   std::vector<Pruned> out;

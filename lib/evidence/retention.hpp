@@ -42,10 +42,6 @@ std::vector<std::string> plan_prune(std::vector<ArchiveFile> files, std::optiona
                                     std::optional<std::uint64_t> max_bytes,
                                     const std::string& protect = {});
 
-// --max-bytes: "500M", "2G", "1048576", binary units K, M, G, T (with an
-// optional "iB" or "B"). Throws Exit::usage quoting the text.
-std::uint64_t parse_byte_size(std::string_view text, std::string_view what);
-
 struct Pruned {
   fs::path path;
   std::uint64_t size = 0;

@@ -514,6 +514,63 @@ nlohmann::json Result::agent_json() const {
   return j;
 }
 
+namespace {
+
+// `before`'s entries, the ones whose `key` fresh also has replaced in place,
+// then fresh's new ones.
+nlohmann::json merge_by(const nlohmann::json& before, const nlohmann::json& fresh,
+                        const char* key) {
+  if (!before.is_array()) return fresh;
+  if (!fresh.is_array()) return before;
+  auto name = [&](const nlohmann::json& e) -> std::optional<std::string> {
+    if (auto k = e.find(key); e.is_object() && k != e.end() && k->is_string())
+      return k->get<std::string>();
+    return std::nullopt;
+  };
+  std::map<std::string, const nlohmann::json*> fresh_by;
+  for (const auto& e : fresh)
+    if (auto n = name(e)) fresh_by[*n] = &e;
+  nlohmann::json out = nlohmann::json::array();
+  std::set<std::string> done;
+  for (const auto& e : before) {
+    auto n = name(e);
+    if (n && fresh_by.count(*n)) {
+      if (done.insert(*n).second) out.push_back(*fresh_by[*n]);
+    } else if (!n || done.insert(*n).second) {
+      out.push_back(e);
+    }
+  }
+  for (const auto& e : fresh) {
+    auto n = name(e);
+    if (!n || done.insert(*n).second) out.push_back(e);
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json merge_agent(const nlohmann::json& before, const nlohmann::json& fresh) {
+  if (!before.is_object()) return fresh;
+  nlohmann::json out = before;
+  for (auto it = fresh.begin(); it != fresh.end(); ++it) {
+    const auto& k = it.key();
+    if (k == "units") {
+      out[k] = merge_by(before.value(k, nlohmann::json()), *it, "name");
+    } else if (k == "files") {
+      out[k] = merge_by(before.value(k, nlohmann::json()), *it, "path");
+    } else if (k == "env_keys" && it->is_array()) {
+      nlohmann::json keys = before.value(k, nlohmann::json::array());
+      if (!keys.is_array()) keys = nlohmann::json::array();
+      for (const auto& x : *it)
+        if (std::find(keys.begin(), keys.end(), x) == keys.end()) keys.push_back(x);
+      out[k] = std::move(keys);
+    } else {
+      out[k] = *it;
+    }
+  }
+  return out;
+}
+
 Result inject(const std::filesystem::path& image, const Request& req, const Options& opts) {
   if (req.empty())
     throw Error(Exit::usage, "nothing_to_do",

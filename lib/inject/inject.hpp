@@ -64,6 +64,14 @@ struct Result {
   nlohmann::json agent_json() const;
 };
 
+// The `agent` section after a run on a record that already has one (a
+// second agent-inject adds a unit or an env key): `fresh` merged into
+// `before` — env_keys the union (before's order, then the new ones), units
+// by name and files by path (fresh's entry replaces before's, the others
+// stay: they are still in the image), every other field last-wins (fresh's
+// when it has it). A `before` that is not an object is ignored.
+nlohmann::json merge_agent(const nlohmann::json& before, const nlohmann::json& fresh);
+
 // Validates and applies `req` to the ext2/3/4 image `image`, holding the
 // image lock (lib/image/lock.hpp) for the whole run. Throws vmu::Error:
 // Exit::usage for bad input or a refused image (in use, mounted, needs

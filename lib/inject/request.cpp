@@ -6,8 +6,8 @@
 #include <fmt/format.h>
 
 #include "ext4/image.hpp"
-#include "record/record.hpp"
 #include "inject/unit.hpp"
+#include "record/record.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 

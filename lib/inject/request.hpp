@@ -59,8 +59,8 @@ struct Request {
   std::vector<EnvVar> env;  // in order; a later value of a key wins
   std::string env_target = std::string(kDefaultEnvTarget);
   std::uint32_t env_mode = kDefaultEnvMode;  // owner root:root
-  std::optional<ReporterSpec> reporter;  // --reporter
-  bool persist_journal = false;          // --persist-journal
+  std::optional<ReporterSpec> reporter;      // --reporter
+  bool persist_journal = false;              // --persist-journal
 
   bool empty() const {
     return mkdirs.empty() && copies.empty() && symlinks.empty() && units.empty() && env.empty() &&

@@ -5,55 +5,43 @@
 namespace vmu::inspect::detail {
 
 // --- Where systemd finds the unit ------------------------------------
-// The template a unit instance (foo@bar.service) is loaded from.
 std::string Checker::template_name() const {
-  const std::size_t at = name_.find('@');
-  const std::size_t dot = name_.rfind('.');
-  if (at == std::string::npos || dot == std::string::npos || dot <= at + 1) return {};
-  return name_.substr(0, at + 1) + name_.substr(dot);
+  return unit_template(name_);
 }
 
 bool Checker::locate() {
-  std::vector<std::string> names = {name_};
-  if (auto t = template_name(); !t.empty()) names.push_back(t);
-  nlohmann::json searched = nlohmann::json::array();
-  for (const auto& n : names)
-    for (auto dir : kUnitDirs) {
-      const std::string p = join(dir, n);
-      searched.push_back(p);
-      auto self = stat(p, ext4::Follow::no);
-      if (!self) continue;
-      if (self->type == ext4::FileType::symlink && self->symlink_target == "/dev/null") {
-        add(Severity::error, "unit_masked",
-            fmt::format("{} is masked: '{}' is a symlink to /dev/null, so systemd never starts "
-                        "it; remove the link (systemctl unmask)",
-                        name_, p),
-            {{"path", p}, {"target", "/dev/null"}});
-        return false;
-      }
-      auto st = stat(p, ext4::Follow::yes);
-      if (!st) {
-        add(Severity::error, "unit_link_dangling",
-            fmt::format("'{}' is a symlink to '{}', which does not exist in the image", p,
-                        self->symlink_target),
-            {{"path", p}, {"target", self->symlink_target}});
-        return false;
-      }
-      if (st->type != ext4::FileType::regular) {
-        add(Severity::error, "unit_not_a_file",
-            fmt::format("'{}' is a {}, not a unit file", p, ext4::type_word(st->type)),
-            stat_evidence(p, *st));
-        return false;
-      }
-      unit_path_ = p;
-      cfg_.add_file(img_.read_file(p, kTextLimit), p);
+  const UnitFile u = locate_unit(img_, name_);
+  switch (u.found) {
+    case UnitFile::Found::file:
+      unit_path_ = u.path;
+      cfg_.add_file(img_.read_file(u.path, kTextLimit), u.path);
       return true;
-    }
+    case UnitFile::Found::masked:
+      add(Severity::error, "unit_masked",
+          fmt::format("{} is masked: '{}' is a symlink to /dev/null, so systemd never starts "
+                      "it; remove the link (systemctl unmask)",
+                      name_, u.path),
+          {{"path", u.path}, {"target", "/dev/null"}});
+      return false;
+    case UnitFile::Found::dangling:
+      add(Severity::error, "unit_link_dangling",
+          fmt::format("'{}' is a symlink to '{}', which does not exist in the image", u.path,
+                      u.link_target),
+          {{"path", u.path}, {"target", u.link_target}});
+      return false;
+    case UnitFile::Found::not_a_file:
+      add(Severity::error, "unit_not_a_file",
+          fmt::format("'{}' is a {}, not a unit file", u.path, ext4::type_word(u.st->type)),
+          stat_evidence(u.path, *u.st));
+      return false;
+    case UnitFile::Found::none:
+      break;
+  }
   add(Severity::error, "unit_not_found",
       fmt::format("no unit file for {} in /etc/systemd/system, /lib/systemd/system or "
                   "/usr/lib/systemd/system: systemd cannot load it",
                   name_),
-      {{"searched", searched}});
+      {{"searched", u.searched}});
   return false;
 }
 

@@ -25,6 +25,7 @@
 #include "inspect/elf.hpp"
 #include "inspect/systemd.hpp"
 #include "inspect/tree.hpp"
+#include "inspect/units.hpp"
 #include "util/error.hpp"
 
 namespace vmu::inspect::detail {

@@ -181,4 +181,9 @@ std::optional<Neighbour> read_neighbour(const std::string& ip, const std::string
   }
 }
 
+std::optional<Neighbour> guest_neighbour(const std::string& ip, const std::string& bridge) {
+  if (!bridge.empty() && ::if_nametoindex(bridge.c_str()) != 0) return read_neighbour(ip, bridge);
+  return read_neighbour(ip);
+}
+
 }  // namespace vmu

@@ -1,8 +1,8 @@
 // What the host sees of a VM's network, read-only: the TAP as
 // /sys/class/net shows it (present, up, bridge, counters) and the
-// neighbour (ARP) entry of the guest's address (rtnetlink). For evidence
-// (vm-logs-archive) and diagnosis (vm-wait-ready's probe can use
-// neighbour() too). Never throws: what cannot be read is "absent".
+// neighbour (ARP) entry of the guest's address (rtnetlink). The one reader
+// of both, for evidence (vm-logs-archive) and diagnosis (vm-wait-ready's
+// wait::HostNet). Never throws: what cannot be read is "absent".
 #pragma once
 
 #include <cstdint>
@@ -42,6 +42,11 @@ struct Neighbour {
 // The IPv4 neighbour entry for `ip` (on `dev` when given); std::nullopt
 // when there is none or the table cannot be read.
 std::optional<Neighbour> read_neighbour(const std::string& ip, const std::string& dev = {});
+
+// The guest's entry as the host sees it: on `bridge` (the record's
+// net.bridge) when that is an interface here, else on any interface (a
+// bridge in another namespace, or none named).
+std::optional<Neighbour> guest_neighbour(const std::string& ip, const std::string& bridge);
 
 // The NUD_* state bits in words, as `ip neigh` prints them.
 std::string nud_state_word(std::uint16_t state);

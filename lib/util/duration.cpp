@@ -9,12 +9,11 @@
 
 namespace vmu {
 
-std::chrono::milliseconds parse_duration(std::string_view text, std::string_view what,
-                                         std::chrono::milliseconds bare_unit) {
-  auto bad = [&](std::string_view why) {
-    return Error(
-        Exit::usage, "bad_duration",
-        fmt::format("{}: '{}' is not a duration ({}; e.g. 90, 90s, 1500ms, 2m)", what, text, why));
+std::optional<std::chrono::milliseconds> try_parse_duration(std::string_view text, std::string* why,
+                                                            std::chrono::milliseconds bare_unit) {
+  auto bad = [&](std::string w) -> std::optional<std::chrono::milliseconds> {
+    if (why) *why = std::move(w);
+    return std::nullopt;
   };
   std::size_t i = 0;
   bool digits = false, dot = false;
@@ -29,7 +28,7 @@ std::chrono::milliseconds parse_duration(std::string_view text, std::string_view
     }
     ++i;
   }
-  if (!digits) throw bad("no number");
+  if (!digits) return bad("no number");
   const std::string number(text.substr(0, i));
   const std::string_view unit = text.substr(i);
   double scale = 0;  // milliseconds per unit
@@ -44,10 +43,19 @@ std::chrono::milliseconds parse_duration(std::string_view text, std::string_view
   else if (unit == "h")
     scale = 3600e3;
   else
-    throw bad(fmt::format("unknown unit '{}'", unit));
+    return bad(fmt::format("unknown unit '{}'", unit));
   const double ms = std::strtod(number.c_str(), nullptr) * scale;
-  if (!std::isfinite(ms) || ms > 30.0 * 86400e3) throw bad("longer than 30 days");
+  if (!std::isfinite(ms) || ms > 30.0 * 86400e3) return bad("longer than 30 days");
   return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(ms)));
+}
+
+std::chrono::milliseconds parse_duration(std::string_view text, std::string_view what,
+                                         std::chrono::milliseconds bare_unit) {
+  std::string why;
+  if (auto d = try_parse_duration(text, &why, bare_unit)) return *d;
+  throw Error(
+      Exit::usage, "bad_duration",
+      fmt::format("{}: '{}' is not a duration ({}; e.g. 90, 90s, 1500ms, 2m)", what, text, why));
 }
 
 std::string format_duration(std::chrono::milliseconds d) {
@@ -55,7 +63,9 @@ std::string format_duration(std::chrono::milliseconds d) {
   if (ms < 1000) return fmt::format("{} ms", ms);
   if (ms < 60000) return fmt::format("{:.1f} s", static_cast<double>(ms) / 1000.0);
   const auto s = ms / 1000;
-  return fmt::format("{} min {} s", s / 60, s % 60);
+  if (s < 3600) return fmt::format("{} min {} s", s / 60, s % 60);
+  if (s % 3600 == 0 && s >= 86400 && s % 86400 == 0) return fmt::format("{} days", s / 86400);
+  return fmt::format("{} h {} min", s / 3600, (s % 3600) / 60);
 }
 
 }  // namespace vmu

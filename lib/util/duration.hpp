@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -13,6 +14,12 @@ namespace vmu {
 // and quoting the text when it is not one, or when it exceeds 30 days.
 std::chrono::milliseconds parse_duration(
     std::string_view text, std::string_view what,
+    std::chrono::milliseconds bare_unit = std::chrono::seconds(1));
+
+// The same without throwing: std::nullopt, and in `why` what is wrong
+// ("no number", "unknown unit 'x'", "longer than 30 days").
+std::optional<std::chrono::milliseconds> try_parse_duration(
+    std::string_view text, std::string* why,
     std::chrono::milliseconds bare_unit = std::chrono::seconds(1));
 
 // "9.8 s", "850 ms", "2 min 5 s": for messages.

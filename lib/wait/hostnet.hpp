@@ -20,16 +20,15 @@ class HostNet {
   virtual ~HostNet() = default;
   // The neighbour state of IPv4 `ip` ("REACHABLE", "STALE", "DELAY",
   // "PROBE", "INCOMPLETE", "FAILED", "NOARP", "PERMANENT"), on `dev` when
-  // given; "" when there is no entry. Never throws.
+  // that is an interface here (else on any); "" when there is no entry.
+  // Never throws.
   virtual std::string neighbour_state(const std::string& dev, const std::string& ip) = 0;
   // The TAP's counters; std::nullopt when it is not there. Never throws.
   virtual std::optional<TapCounters> counters(const std::string& dev) = 0;
 };
 
-// rtnetlink (RTM_GETNEIGH dump) and /sys/class/net/<dev>/statistics.
+// The host's own state, read by net/hoststate.hpp (rtnetlink, sysfs): the
+// one reader, shared with vm-logs-archive.
 std::unique_ptr<HostNet> kernel_hostnet();
-
-// The NUD_* bits of a neighbour entry as words.
-std::string nud_word(std::uint16_t state);
 
 }  // namespace vmu::wait

@@ -10,8 +10,9 @@
 #include <fmt/format.h>
 
 #include "diagnose/lines.hpp"
+#include "evidence/secrets.hpp"
 #include "ext4/image.hpp"
-#include "inspect/systemd.hpp"
+#include "inspect/units.hpp"
 #include "proc/spawn.hpp"
 #include "util/error.hpp"
 #include "util/fd.hpp"
@@ -59,11 +60,6 @@ std::vector<std::string> split_tail(const std::string& joined) {
   return out;
 }
 
-std::string unit_with_suffix(std::string n) {
-  if (n.find('.') == std::string::npos) n += ".service";
-  return n;
-}
-
 }  // namespace
 
 Target read_target(const Record& rec, const Options& opts) {
@@ -90,50 +86,32 @@ Target read_target(const Record& rec, const Options& opts) {
   t.console = str_at(vmm, "console_log");
   t.vmm_log = str_at(vmm, "log");
   t.rootfs = str_at(rec.get("rootfs"), "path");
-
-  // The units that matter: the record's, then --unit.
   const Json& agent = rec.get("agent");
-  std::vector<std::string> names;
-  std::map<std::string, std::vector<std::string>> enabled;
-  if (auto us = agent.find("units"); us != agent.end() && us->is_array())
-    for (const auto& u : *us) {
-      const std::string n = str_at(u, "name");
-      if (n.empty()) continue;
-      names.push_back(n);
-      enabled[n];  // listed in the record, even without enabled_in
-      if (auto e = u.find("enabled_in"); e != u.end() && e->is_array())
-        for (const auto& x : *e)
-          if (x.is_string()) enabled[n].push_back(x.get<std::string>());
-    }
-  for (const auto& u : opts.units) names.push_back(unit_with_suffix(u));
-  std::set<std::string> seen;
-  for (const auto& n : names) {
-    if (!seen.insert(n).second) continue;
-    auto f = diagnose::facts_from_name(n);
-    f.in_record = enabled.count(n) != 0;
-    f.enabled_in = enabled[n];
-    t.units.push_back(std::move(f));
-  }
+
   if (auto r = agent.find("reporter"); r != agent.end() && r->is_object()) {
     auto p = r->find("port");
     t.reporter_port = p != r->end() && p->is_number_integer() ? p->get<int>() : 8080;
   }
 
-  if (opts.read_unit_files && !t.rootfs.empty() && !t.units.empty()) {
+  // The units that matter (the record's, then --unit), with what their
+  // files in the image say. The image is opened as it is (a running VM's,
+  // mid-write): best effort, the unit names alone will do.
+  std::optional<ext4::Image> img;
+  std::string image_problem = "the record names no rootfs (rootfs.path)";
+  if (!t.rootfs.empty()) {
     try {
-      auto img = ext4::Image::open(t.rootfs, ext4::Access::read_only, ext4::Dirty::allow);
-      for (auto& f : t.units)
-        for (std::string_view dir : inspect::kUnitDirs) {
-          const std::string path = fmt::format("{}/{}", dir, f.name);
-          auto st = img.stat(path, ext4::Follow::yes);
-          if (!st || st->type != ext4::FileType::regular) continue;
-          diagnose::add_unit_file(f, img.read_file(path, 1u << 20));
-          break;
-        }
-    } catch (const std::exception&) {
-      // A running VM's image may be mid-write: the unit names alone will do.
+      img = ext4::Image::open(t.rootfs, ext4::Access::read_only, ext4::Dirty::allow);
+    } catch (const std::exception& e) {
+      img.reset();
+      image_problem = e.what();
     }
   }
+  t.units =
+      inspect::unit_facts(rec.json(), opts.units, img && opts.read_unit_files ? &*img : nullptr);
+  // The secrets, read before any console line is: fail closed.
+  t.secrets = evidence::read_secrets(rec.json(), opts.redact, img ? &*img : nullptr, image_problem,
+                                     "quote console")
+                  .rules;
   return t;
 }
 
@@ -340,6 +318,9 @@ void Waiter::add(Record rec) {
   v.token = m.next_token++;
   v.t = std::move(t);
   v.an = std::make_unique<diagnose::ConsoleAnalyzer>(m.catalog, v.t.units);
+  if (!v.t.secrets.rules.empty())
+    v.an->set_line_filter(
+        [rules = v.t.secrets.rules](std::string_view l) { return evidence::redact(rules, l); });
   const ms_t now = m.now();
   v.cfg.graces = m.opts.graces;
   v.cfg.start_ms = now;
@@ -485,7 +466,9 @@ Waiter::Step Waiter::step(int input_fd, std::chrono::milliseconds max_wait) {
     }
     v->an->finish(now);
     m.feed_console(*v, {}, false, now);
-    if (!v->t.vmm_log.empty()) v->vmm.log_tail = split_tail(vmm::log_tail(v->t.vmm_log, 5));
+    if (!v->t.vmm_log.empty())
+      v->vmm.log_tail =
+          split_tail(evidence::redact(v->t.secrets.rules, vmm::log_tail(v->t.vmm_log, 5)));
     v->vmm_drained = true;
     m.probes->cancel(tok);
   }

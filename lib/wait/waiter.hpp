@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "diagnose/verdict.hpp"
+#include "evidence/redact.hpp"
 #include "record/record.hpp"
 #include "wait/hostnet.hpp"
 #include "wait/probe.hpp"
@@ -37,6 +38,9 @@ struct Options {
   std::vector<std::string> fail_on, ready_on;
   diagnose::Graces graces;
   bool read_unit_files = true;  // Description=, Restart= ... from the image
+  // --redact: keys whose values (from the image's env file) are redacted,
+  // besides the record's agent.env_keys.
+  std::vector<std::string> redact;
 };
 
 // What a record says about the VM to wait for.
@@ -47,13 +51,19 @@ struct Target {
   std::filesystem::path console, vmm_log, rootfs;
   std::vector<diagnose::UnitFacts> units;
   std::optional<int> reporter_port;
+  // The secrets' values as redaction rules: every console line and vmm.log
+  // line is redacted by them before it is read, so neither the record nor
+  // stderr ever holds a value.
+  evidence::RuleSet secrets;
 };
 
 // Reads net.ip (required), net.tap, net.bridge, vmm.pid (required),
 // vmm.start_time, vmm.console_log, vmm.log, rootfs.path, agent.units,
 // agent.reporter; with opts.read_unit_files, the units' files from the
-// image (best effort: a running VM's image is read as it is). Throws
-// Exit::usage naming what is missing.
+// image (best effort: a running VM's image is read as it is); the values
+// of agent.env_keys and opts.redact from the image's env file. Throws
+// Exit::usage naming what is missing, and Exit::failed (cannot_redact)
+// when there are secrets whose values cannot be read.
 Target read_target(const Record& rec, const Options& opts);
 
 struct Finished {

@@ -57,5 +57,5 @@ jq -e '.error.reason == "untrusted_path"' "$T/out" >/dev/null || fail "golden: e
 
 # --id works too.
 "$AI" --id vm-a1 --mkdir /var/lib/agent >"$T/out" 2>"$T/err" || { cat "$T/err"; fail "--id"; }
-jq -e '.agent.files == [] and .id == "vm-a1"' "$T/out" >/dev/null || fail "--id: $(cat "$T/out")"
+jq -e '.agent.files[0].path == "/opt/agent/server" and .id == "vm-a1"' "$T/out" >/dev/null || fail "--id (the first run's files kept): $(cat "$T/out")"
 echo ok

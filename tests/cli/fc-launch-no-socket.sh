@@ -5,7 +5,7 @@
 new_record vm-nosock >"$T/rec"
 export FAKE_FC_NO_SOCKET=1
 start=$(date +%s%N)
-expect_rc 1 "${FCL[@]}" --start-timeout-ms 1500 <"$T/rec"
+expect_rc 1 "${FCL[@]}" --start-timeout 1.5s <"$T/rec"
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 [ "$ms" -ge 1400 ] || fail "gave up after ${ms} ms, before the 1500 ms deadline"
 [ "$ms" -lt 6000 ] || fail "took ${ms} ms for a 1500 ms deadline"

@@ -1,26 +1,27 @@
 #!/usr/bin/env bash
 # A healthy VM through its whole life on a real boot, with vm-ls at each
-# step (created, running, ready): from stdin a ready VM passes through
-# vm-destroy untouched; named, it is destroyed — QEMU powered off through
-# QMP, nothing archived (it did not fail), and no process, TAP, lease, DHCP
-# entry, socket folder or state left. Destroying it again is fine (exit 0).
-# A stale state folder (no record) is listed and destroyed too.
+# step (created, running, ready — the verdict is vm-wait-ready's): from
+# stdin a ready VM passes through vm-destroy untouched; named, it is
+# destroyed — QEMU powered off through QMP, nothing archived (it did not
+# fail), and no process, TAP, lease, DHCP entry, socket folder or state
+# left. Destroying it again is fine (exit 0). A stale state folder (no
+# record) is listed and destroyed too.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/evidence-boot-lib.sh"
-boot_net 10.86.0.0/24 vmubr6
+BOOT_POOL=10.86.0.0/24 BOOT_BR=vmubr6
+. "$(dirname "$0")/boot-lib.sh"
 id=vm-healthy$$
 
-alloc_vm "$id"
+boot_alloc "$id"
 [ "$(vm_state "$id")" = created ] || fail "after vmnet-alloc: $(vm_state "$id"), expected created"
-SESSION_ID=healthy-$$-secret launch_vm "$id" \
-  --copy "$KIT/agent/vm-agent:/opt/vm-agent/vm-agent:0755" --unit "$KIT/agent/vm-agent.service" \
+SESSION_ID=healthy-$$-secret boot_launch "$id" \
+  --copy "$AGENT_BIN:/opt/vm-agent/vm-agent:0755" --unit "$AGENT_UNIT" \
   --env SESSION_ID --persist-journal
 [ "$(vm_state "$id")" = running ] || fail "after fc-launch: $(vm_state "$id"), expected running"
-pid=$(json "$T/$id.rec" 'j["vmm"]["pid"]')
-tap=$(json "$T/$id.rec" 'j["net"]["tap"]')
-dhcp=$(json "$T/$id.rec" 'j["net"]["dhcp_host_file"]')
-wait_http "$id" 240
-set_verdict "$id" true ready
+pid=$BOOT_PID
+tap=$(json "$BOOT_REC" 'j["net"]["tap"]')
+dhcp=$(json "$BOOT_REC" 'j["net"]["dhcp_host_file"]')
+boot_ready "$id" --timeout 4m
+[ "$RC" = 0 ] || { cat "$ERR" >&2; boot_report "$id"; fail "vm-wait-ready: exit $RC, expected 0"; }
 [ "$(vm_state "$id")" = ready ] || fail "after the verdict: $(vm_state "$id"), expected ready"
 vm-ls "$id" >"$T/full"
 [ "$(json "$T/full" 'j["status"]["vmm_alive"]')" = True ] || fail "vm-ls ID: vmm_alive not true"
@@ -70,4 +71,4 @@ grep -q "$id" "$T/leases" && fail "lease of $id still listed"
 # Again: nothing found, still exit 0.
 expect_rc 0 in_ns vm-destroy "$id"
 stderr_has "not found: state folder"
-pass "healthy VM ($(json "$T/$id.rec" 'j["vmm"]["accel"]')): created, running, ready; destroyed in ${took}s ($how), nothing left, twice"
+pass "healthy VM ($(json "$BOOT_REC" 'j["vmm"]["accel"]')): created, running, ready; destroyed in ${took}s ($how), nothing left, twice"

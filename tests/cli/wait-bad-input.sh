@@ -8,7 +8,7 @@
 expect_rc 2 vm-wait-ready --timeout 5x --id vm-x
 stderr_has "'5x' is not a duration"
 expect_rc 2 vm-wait-ready --port 70000 --id vm-x
-stderr_has "'70000' is not a port number"
+stderr_has "--port: '70000' is not a number from 1 to 65535"
 expect_rc 2 vm-wait-ready --expect-status 2000 --id vm-x
 stderr_has "'2000' is not an HTTP status"
 expect_rc 2 vm-wait-ready --grace nope=1s --id vm-x

@@ -45,6 +45,25 @@ TEST_CASE("size: binary units, refused with the value quoted") {
   CHECK(run(v, "").rfind("'': not a size", 0) == 0);
 }
 
+TEST_CASE("duration: parse_duration's forms, bounds, one message form") {
+  using namespace std::chrono_literals;
+  const auto v = duration(1ms, 10min);
+  for (const char* ok : {"90", "90s", "1500ms", "2m", "1.5s", "10min"}) {
+    INFO(ok);
+    CHECK(run(v, ok).empty());
+  }
+  CHECK(run(v, "2x") == "'2x' is not a duration (unknown unit 'x'; e.g. 90, 90s, 1500ms, 2m)");
+  CHECK(run(v, "") == "'' is not a duration (no number; e.g. 90, 90s, 1500ms, 2m)");
+  CHECK(run(v, "-1") == "'-1' is not a duration (no number; e.g. 90, 90s, 1500ms, 2m)");
+  CHECK(run(v, "0") == "'0' is not a duration from 1 ms to 10 min 0 s");
+  CHECK(run(v, "11m") == "'11m' is not a duration from 1 ms to 10 min 0 s");
+  // A bare number in another unit (an old option that took milliseconds).
+  const auto in_ms = duration(1ms, 10min, 1ms);
+  CHECK(run(in_ms, "600000").empty());
+  CHECK_FALSE(run(in_ms, "600001").empty());
+  CHECK(v.get_description().empty());
+}
+
 TEST_CASE("closest: edits, swaps and prefixes; nothing far off") {
   const std::vector<std::string> subs{"alloc", "release", "list", "gc"};
   CHECK(closest("lsit", subs) == std::vector<std::string>{"list"});

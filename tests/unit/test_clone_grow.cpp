@@ -15,6 +15,14 @@ TEST_CASE("clone: parse_size takes binary units") {
   CHECK(parse_size("1048576") == 1ull << 20);
 }
 
+TEST_CASE("parse_size: a plain byte count (vm-logs-archive --max-bytes)") {
+  CHECK(parse_size("1500", "--max-bytes", 1) == 1500);
+  CHECK(parse_size("2K", "--max-bytes", 1) == 2048);
+  CHECK(parse_size("3GB", "--max-bytes", 1) == 3ull << 30);
+  for (const char* bad : {"", "0", "-1", "1X", "M", "1.5G", "99999999999T"})
+    CHECK_THROWS_AS(parse_size(bad, "--max-bytes", 1), vmu::Error);
+}
+
 TEST_CASE("clone: parse_size refuses bad sizes as usage errors") {
   for (const char* bad :
        {"", "G", "-1G", "2X", "0", "0M", "1.5G", "1000", "99999999999999999999T"}) {

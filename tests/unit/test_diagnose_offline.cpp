@@ -73,16 +73,35 @@ TEST_CASE("analyse_offline: a healthy console says nothing; a dead VMM is the ve
   CHECK(r.verdict->reason == "vmm_exited");
 }
 
-TEST_CASE("units_from_record") {
-  auto units = units_from_record(
-      nlohmann::json{{"agent",
-                      {{"units",
-                        {{{"name", "a.service"}, {"enabled_in", {"multi-user.target.wants"}}},
-                         {{"name", "b.service"}},
-                         {{"nome", "x"}}}}}}});
-  REQUIRE(units.size() == 2);
-  CHECK(units[0].name == "a.service");
-  CHECK(units[0].enabled_in == std::vector<std::string>{"multi-user.target.wants"});
-  CHECK(units[1].idents == std::vector<std::string>{"b"});
-  CHECK(units_from_record(nlohmann::json::object()).empty());
+TEST_CASE("analyse_offline: the post mortem of a log with and without time stamps") {
+  // Was diagnose::post_mortem's test: the one entry point gives the same
+  // verdicts, at the guest's own times where the console has them.
+  Catalog c;
+  OfflineInput in;
+  in.units = agent();
+  const std::string log =
+      "[    0.0] Linux version 6.1.0\r\n"
+      "[    4.5] systemd[1]: systemd 252 running in system mode (+PAM)\r\n"
+      "[   41.3] vm-agent[167]: SESSION_ID not set\r\n"
+      "[   41.4] systemd[1]: vm-agent.service: Main process exited, code=exited, "
+      "status=1/FAILURE\r\n"
+      "[  OK  ] Reached target multi-user.target - Multi-User System.\r\n"
+      "vmguest login: ";
+  in.console = log;
+  auto pm = analyse_offline(c, in);
+  REQUIRE(pm.verdict);
+  CHECK(pm.verdict->reason == "unit_failed");
+  CHECK(pm.verdict->message.find("SESSION_ID not set") != std::string::npos);
+  CHECK(pm.verdict->at_ms == 41400);
+  CHECK(pm.analysis.milestone("login_prompt"));
+  // Nothing wrong: no verdict. No stamps at all, and the unit never
+  // started after multi-user: that is named.
+  in.console =
+      "[  OK  ] Started vm-agent.service - x.\r\n[  OK  ] Reached target multi-user.target - "
+      "Multi-User System.\r\n";
+  CHECK_FALSE(analyse_offline(c, in).verdict);
+  in.console = "[  OK  ] Reached target multi-user.target - Multi-User System.\r\n";
+  auto never = analyse_offline(c, in);
+  REQUIRE(never.verdict);
+  CHECK(never.verdict->reason == "unit_not_started");
 }

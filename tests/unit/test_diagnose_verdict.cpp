@@ -380,34 +380,6 @@ TEST_CASE("probe words") {
   CHECK(p.describe() == "GET http://10.0.0.2:8080/health answered HTTP 503 (expected 200)");
 }
 
-TEST_CASE("post mortem over a finished console log") {
-  Catalog cat;
-  const std::string log =
-      "[    0.0] Linux version 6.1.0\r\n"
-      "[    4.5] systemd[1]: systemd 252 running in system mode (+PAM)\r\n"
-      "[   41.3] vm-agent[167]: SESSION_ID not set\r\n"
-      "[   41.4] systemd[1]: vm-agent.service: Main process exited, code=exited, "
-      "status=1/FAILURE\r\n"
-      "[  OK  ] Reached target multi-user.target - Multi-User System.\r\n"
-      "vmguest login: ";
-  auto pm = post_mortem(log, cat, {agent()});
-  REQUIRE(pm.verdict);
-  CHECK(pm.verdict->reason == "unit_failed");
-  CHECK(contains(pm.verdict->message, "SESSION_ID not set"));
-  CHECK(pm.analysis.milestone("login_prompt"));
-  // A log that shows nothing wrong has no verdict; one without the unit
-  // starting after multi-user names that.
-  auto fine = post_mortem(
-      "[  OK  ] Started vm-agent.service - x.\r\n[  OK  ] Reached target multi-user.target - "
-      "Multi-User System.\r\n",
-      cat, {agent()});
-  CHECK_FALSE(fine.verdict);
-  auto never = post_mortem("[  OK  ] Reached target multi-user.target - Multi-User System.\r\n",
-                           cat, {agent()});
-  REQUIRE(never.verdict);
-  CHECK(never.verdict->reason == "unit_not_started");
-}
-
 TEST_CASE("verdict: a slow boot that keeps going is never network_down") {
   Guest g;
   g.say(0, "[    0.0] Linux version 6.1.0");

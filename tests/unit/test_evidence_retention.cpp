@@ -70,13 +70,3 @@ TEST_CASE("prune: removes only archives, in the folder given") {
   CHECK(std::filesystem::exists(d.path / "b-20250101T000000Z.tar.gz"));
   CHECK(prune(d.path, std::nullopt, std::nullopt).empty());
 }
-
-TEST_CASE("parse_byte_size") {
-  CHECK(parse_byte_size("1500", "--max-bytes") == 1500);
-  CHECK(parse_byte_size("2K", "--max-bytes") == 2048);
-  CHECK(parse_byte_size("500M", "--max-bytes") == 500ull << 20);
-  CHECK(parse_byte_size("1GiB", "--max-bytes") == 1ull << 30);
-  CHECK(parse_byte_size("3GB", "--max-bytes") == 3ull << 30);
-  for (const char* bad : {"", "0", "-1", "1X", "M", "1.5G", "99999999999T"})
-    CHECK_THROWS_AS(parse_byte_size(bad, "--max-bytes"), vmu::Error);
-}

@@ -191,3 +191,26 @@ TEST_CASE("inject: a spec's reporter, with port and units", "[inject]") {
   CHECK_THROWS_AS(inj::parse_port("70000", "--reporter-port"), Error);
   CHECK(inj::parse_port("8081", "--reporter-port") == 8081);
 }
+
+TEST_CASE("merge_agent: env_keys union, units by name, files by path, others last-wins") {
+  const auto before = nlohmann::json::parse(R"({
+    "files": [{"path": "/a", "size": 1}, {"path": "/b", "size": 2}],
+    "units": [{"name": "x.service", "enabled_in": ["w1"]}],
+    "env_file": "/etc/environment", "env_mode": "0600", "env_keys": ["ONE", "TWO"],
+    "reporter": {"port": 8080}})");
+  const auto fresh = nlohmann::json::parse(R"({
+    "files": [{"path": "/b", "size": 3}, {"path": "/c", "size": 4}],
+    "units": [{"name": "y.service", "enabled_in": []}, {"name": "x.service", "enabled_in": ["w2"]}],
+    "env_keys": ["THREE", "ONE"], "journal": {"persistent": true}})");
+  const auto m = vmu::inject::merge_agent(before, fresh);
+  CHECK(m["env_keys"] == nlohmann::json({"ONE", "TWO", "THREE"}));
+  CHECK(m["files"] == nlohmann::json::parse(R"([{"path": "/a", "size": 1},
+      {"path": "/b", "size": 3}, {"path": "/c", "size": 4}])"));
+  CHECK(m["units"] == nlohmann::json::parse(R"([{"name": "x.service", "enabled_in": ["w2"]},
+      {"name": "y.service", "enabled_in": []}])"));
+  CHECK(m["env_file"] == "/etc/environment");
+  CHECK(m["reporter"]["port"] == 8080);
+  CHECK(m["journal"]["persistent"] == true);
+  CHECK(vmu::inject::merge_agent(nlohmann::json(), fresh) == fresh);
+  CHECK(vmu::inject::merge_agent(nlohmann::json("junk"), fresh) == fresh);
+}

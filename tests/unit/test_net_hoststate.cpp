@@ -34,3 +34,9 @@ TEST_CASE("nud_state_word") {
   CHECK(nud_state_word(NUD_STALE) == "STALE");
   CHECK(nud_state_word(0) == "NONE");
 }
+
+TEST_CASE("guest_neighbour: on the bridge when it is here, else on any interface") {
+  CHECK_FALSE(guest_neighbour("not-an-ip", ""));
+  CHECK_FALSE(guest_neighbour("192.0.2.77", "nosuchdev0"));  // falls back; still none
+  CHECK_FALSE(guest_neighbour("192.0.2.77", "lo"));
+}

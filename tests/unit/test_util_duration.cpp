@@ -35,4 +35,6 @@ TEST_CASE("durations in words") {
   CHECK(format_duration(milliseconds(850)) == "850 ms");
   CHECK(format_duration(milliseconds(9843)) == "9.8 s");
   CHECK(format_duration(milliseconds(125000)) == "2 min 5 s");
+  CHECK(format_duration(milliseconds(5400000)) == "1 h 30 min");
+  CHECK(format_duration(std::chrono::hours(24 * 30)) == "30 days");
 }

@@ -175,7 +175,12 @@ int main(int argc, char** argv) {
           mine.progress = tool.progress(r.id(), kShownCopy);
           auto res = inj::inject(image_path, req, mine);
           report(res, r.id() + ": ", false);
-          if (!dry_run) r.put("agent", res.agent_json());
+          if (!dry_run) {
+            // A second run on the same VM adds to what the first one wrote.
+            auto a = r.json().find("agent");
+            r.put("agent",
+                  inj::merge_agent(a != r.json().end() ? *a : nlohmann::json(), res.agent_json()));
+          }
           preflight(image_path, res, r.id() + ": ");
         },
         {.jobs = 2});

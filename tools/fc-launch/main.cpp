@@ -12,6 +12,7 @@
 #include "cli/tool.hpp"
 #include "proc/spawn.hpp"
 #include "record/jsonl.hpp"
+#include "util/duration.hpp"
 #include "vmm/launch.hpp"
 
 namespace {
@@ -23,7 +24,9 @@ namespace vmm = vmu::vmm;
 struct Options {
   std::string backend, kernel, initrd, boot_args, append, accel = "auto", net = "dhcp";
   std::string fc_bin, qemu_bin, journal_level = "info";
-  unsigned vcpus = 1, mem_mib = 512, start_timeout_ms = 10000;
+  unsigned vcpus = 1, mem_mib = 512;
+  std::string start_timeout = "10s";
+  std::optional<unsigned> start_timeout_ms;  // the old --start-timeout-ms
   bool boot_args_given = false, no_journal = false, dry_run = false;
 };
 
@@ -97,12 +100,21 @@ int main(int argc, char** argv) {
       ->type_name("{auto,kvm,tcg}")
       ->check(one_of({"auto", "kvm", "tcg"}))
       ->group(vmm_g);
-  app.add_option("--start-timeout-ms", o.start_timeout_ms,
-                 "Deadline for the VMM's control socket and configuration, 1 to 600000")
+  auto* st_opt =
+      app.add_option("--start-timeout", o.start_timeout,
+                     "Deadline for the VMM's control socket and configuration, up to "
+                     "10 min")
+          ->type_name("DURATION")
+          ->capture_default_str()
+          ->check(vmu::cli::duration(std::chrono::milliseconds(1), std::chrono::minutes(10)))
+          ->group(vmm_g);
+  // The name before durations were one form: milliseconds, kept for scripts
+  // (not in --help; fc-launch(1) lists it).
+  app.add_option("--start-timeout-ms", o.start_timeout_ms, "Same as --start-timeout, in ms")
       ->type_name("MS")
-      ->capture_default_str()
       ->check(range(1, 600000))
-      ->group(vmm_g);
+      ->excludes(st_opt)
+      ->group("");
   app.add_option("--firecracker-bin", o.fc_bin, "Firecracker program (default: from $PATH)")
       ->type_name("FILE")
       ->group(vmm_g);
@@ -152,7 +164,9 @@ int main(int argc, char** argv) {
     req.net = vmm::parse_net_config(o.net);
     req.journal_console = !o.no_journal;
     req.journal_level = o.journal_level;
-    req.start_timeout = std::chrono::milliseconds(o.start_timeout_ms);
+    req.start_timeout = o.start_timeout_ms
+                            ? std::chrono::milliseconds(*o.start_timeout_ms)
+                            : vmu::parse_duration(o.start_timeout, "--start-timeout");
     req.stop = &vmu::cli::Tool::interrupted;
     const vmu::State state = tool.state();
 

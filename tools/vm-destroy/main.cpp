@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/options.hpp"
 #include "cli/tool.hpp"
 #include "inject/request.hpp"
 #include "lifecycle/destroy.hpp"
@@ -19,19 +20,43 @@ int main(int argc, char** argv) {
   std::vector<std::string> ids, redact;
   std::string archive = "failed", grace = "10s", out;
   bool failed = false, all = false, keep_state = false;
+  const std::string which_g = "Which VMs", ev_g = "Evidence", stop_g = "Stopping";
   app.add_option("ID", ids, "VMs to destroy (instead of records on stdin)")->type_name("ID");
-  tool.add_id_option(&app, "VM to destroy (repeatable; same as ID)", true);
-  app.add_flag("--failed", failed, "Destroy every failed VM of the state folder");
-  app.add_flag("--all", all, "Destroy ready VMs from stdin too (default: passed through)");
-  app.add_option("--archive", archive, "Archive the evidence: failed (default), always, never")
-      ->type_name("WHEN");
+  tool.add_id_option(&app, "VM to destroy (repeatable; same as ID)", true, vmu::cli::Retry::none);
+  app.add_flag("--failed", failed, "Destroy every failed VM of the state folder")->group(which_g);
+  app.add_flag("--all", all, "Destroy ready VMs from stdin too (default: passed through)")
+      ->group(which_g);
+  app.add_option("--archive", archive, "When to archive the evidence first")
+      ->type_name("{failed,always,never}")
+      ->capture_default_str()
+      ->check(vmu::cli::one_of({"failed", "always", "never"}))
+      ->group(ev_g);
   app.add_option("--out", out, "Folder for the archives (default: <state>/archive)")
-      ->type_name("DIR");
+      ->type_name("DIR")
+      ->group(ev_g);
   app.add_option("--redact", redact, "Also redact the value of KEY in archives (repeatable)")
-      ->type_name("KEY");
-  app.add_flag("--keep-state", keep_state, "Keep the state folder (record, rootfs, logs)");
-  app.add_option("--grace", grace, "Time the guest gets to power off, then after SIGTERM (10s)")
-      ->type_name("DURATION");
+      ->type_name("KEY")
+      ->check([](const std::string& k) -> std::string {
+        return vmu::inject::valid_env_key(k)
+                   ? std::string()
+                   : fmt::format("'{}' is not an environment variable name", k);
+      })
+      ->group(ev_g);
+  app.add_flag("--keep-state", keep_state, "Keep the state folder (record, rootfs, logs)")
+      ->group(ev_g);
+  app.add_option("--grace", grace,
+                 "Time the guest gets to power off, then the VMM after SIGTERM (then SIGKILL)")
+      ->type_name("DURATION")
+      ->capture_default_str()
+      ->check(vmu::cli::duration(std::chrono::milliseconds(0), std::chrono::minutes(10)))
+      ->group(stop_g);
+  tool.add_example(&app, "vm-destroy vm-3f9c2a1b",
+                   "Stop a VM and remove it; its evidence is archived if it failed.");
+  tool.add_example(&app, "... | vm-wait-ready | vm-destroy",
+                   "End of a CI pipeline: failed VMs archived and destroyed, ready ones passed "
+                   "on.");
+  tool.add_example(&app, "vm-destroy --failed --archive always --keep-state",
+                   "Archive and stop every failed VM, keeping their state folders.");
 
   return tool.main(argc, argv, [&] {
     namespace lc = vmu::lifecycle;
@@ -42,10 +67,6 @@ int main(int argc, char** argv) {
     opts.grace = vmu::parse_duration(grace, "--grace");
     opts.archive_opts.made_by = "vm-destroy";
     opts.archive_opts.out_dir = out.empty() ? st.archive_dir() : std::filesystem::absolute(out);
-    for (const auto& k : redact)
-      if (!vmu::inject::valid_env_key(k))
-        throw vmu::Error(vmu::Exit::usage, "usage",
-                         fmt::format("--redact '{}': not an environment variable name", k));
     opts.archive_opts.redact = redact;
     opts.archive_opts.stop = [] { return vmu::cli::Tool::interrupted(); };
 
@@ -75,7 +96,9 @@ int main(int argc, char** argv) {
     auto net = vmu::make_kernel_netdevices();
     return tool.pipeline(
         [&](vmu::Record& r) {
-          const lc::DestroyReport rep = lc::destroy_vm(r, st, store, *net, opts);
+          lc::DestroyOptions o = opts;
+          o.archive_opts.progress = tool.progress(r.id(), 64u << 20);
+          const lc::DestroyReport rep = lc::destroy_vm(r, st, store, *net, o);
           if (rep.passed) {
             tool.log().info("{}: ready: passed through (--all destroys it too)", r.id());
             return;

@@ -2,6 +2,8 @@
 // and a live check of each VMM.
 #include <unistd.h>
 
+#include <map>
+
 #include <fmt/format.h>
 
 #include "cli/table.hpp"
@@ -13,16 +15,34 @@ int main(int argc, char** argv) {
   vmu::cli::Tool tool("vm-ls", "List the VMs on this host and their state.");
   auto& app = tool.app();
   std::string id;
-  bool json = false, failed = false, running = false;
+  bool failed = false, running = false;
   app.add_option("ID", id, "Show this VM in full: its record and its live state")->type_name("ID");
-  app.add_flag("--json", json, "JSON Lines, also on a terminal");
-  app.add_flag("--failed", failed, "Only failed VMs");
-  app.add_flag("--running", running, "Only VMs whose VMM process runs");
+  app.add_flag("--failed", failed, "Only failed VMs")->group("Which VMs");
+  app.add_flag("--running", running, "Only VMs whose VMM process runs")->group("Which VMs");
+  const std::map<std::string, std::string> state_colors = {
+      {"failed", "red"}, {"stale", "yellow"}, {"exited", "yellow"}, {"ready", "green"}};
+  vmu::cli::Table& table = tool.add_table_options(
+      &app,
+      {{"ID", "id"},
+       {"STATE", "state", vmu::cli::Fit::keep, false, nullptr, state_colors},
+       {"ADDRESS", "address"},
+       {"TAP", "tap"},
+       {"BACKEND", "backend"},
+       {"PID", "pid", vmu::cli::Fit::keep, true},
+       {"AGE", "age", vmu::cli::Fit::keep, true},
+       {"REASON", "reason", vmu::cli::Fit::truncate},
+       {"CONSOLE", "console", vmu::cli::Fit::truncate},
+       {"CREATED", "created", vmu::cli::Fit::truncate}},
+      {"ID", "STATE", "ADDRESS", "TAP", "BACKEND", "PID", "AGE", "REASON", "CONSOLE"});
+  tool.add_example(&app, "vm-ls", "Every VM of this host, a table on a terminal.");
+  tool.add_example(&app, "vm-ls --failed --json | jq -r .id", "The ids of the failed VMs.");
+  tool.add_example(&app, "vm-ls -o ID,STATE,REASON --no-legend",
+                   "Id, state and failure reason only, without the header line.");
+  tool.add_example(&app, "vm-ls vm-3f9c2a1b | jq .status", "One VM's live state, from its record.");
 
   return tool.main(argc, argv, [&] {
     namespace lc = vmu::lifecycle;
     const vmu::State st = tool.state();
-    vmu::LineWriter out(STDOUT_FILENO);
     if (!id.empty()) {
       vmu::check_vm_id(id);
       if (!std::filesystem::exists(st.vm_dir(id)))
@@ -30,9 +50,11 @@ int main(int argc, char** argv) {
             vmu::Exit::usage, "unknown_id",
             fmt::format("unknown VM '{}': no folder in {}", id, st.vms_dir().string()));
       const auto full = lc::status_of(st, id).full();
-      const bool pretty = !json && ::isatty(STDOUT_FILENO) == 1;
-      out.write(pretty ? full.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-                       : full.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      const bool pretty = !table.options().json && ::isatty(STDOUT_FILENO) == 1;
+      vmu::LineWriter out(STDOUT_FILENO);
+      if (!out.write(pretty ? full.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+                            : full.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)))
+        tool.report_closed_stdout("the record");
       return 0;
     }
     std::vector<nlohmann::json> rows;
@@ -41,20 +63,7 @@ int main(int argc, char** argv) {
       if (running && !s.vmm_alive) continue;
       rows.push_back(s.row());
     }
-    if (json) {
-      for (const auto& r : rows)
-        out.write(r.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-      return 0;
-    }
-    vmu::cli::print_rows(rows, {{"ID", "id"},
-                                {"STATE", "state"},
-                                {"ADDRESS", "address"},
-                                {"TAP", "tap"},
-                                {"BACKEND", "backend"},
-                                {"PID", "pid"},
-                                {"AGE", "age"},
-                                {"REASON", "reason"},
-                                {"CONSOLE", "console"}});
+    if (!table.print(rows)) tool.report_closed_stdout("the list");
     return 0;
   });
 }

@@ -11,9 +11,10 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "cli/live.hpp"
+#include "cli/options.hpp"
 #include "cli/stream.hpp"
 #include "cli/tool.hpp"
+#include "inject/request.hpp"
 #include "record/jsonl.hpp"
 #include "util/duration.hpp"
 #include "wait/waiter.hpp"
@@ -63,48 +64,59 @@ int main(int argc, char** argv) {
                       "when the console, the VMM or the network says it never will.");
   CLI::App& app = tool.app();
   vmu::wait::Options o;
-  std::string port = "8080", expect = "200", timeout = "120s", connect_timeout = "5s",
-              request_timeout = "10s";
+  using vmu::cli::duration;
+  using namespace std::chrono_literals;
+  unsigned port = 8080;
+  std::string expect = "200", timeout = "120s", connect_timeout = "5s", request_timeout = "10s";
   std::vector<std::string> graces;
-  app.add_option("--port", port, "Agent port to probe (default: 8080)")
+  const std::string probe_g = "The health check", verdict_g = "Verdicts";
+  tool.add_id_option(&app, "VM to wait for (instead of records on stdin; repeatable)", true);
+  app.add_option("--port", port, "Agent port to probe")
       ->type_name("PORT")
-      ->check(check([](const std::string& v) {
-        int p = 0;
-        auto [e, ec] = std::from_chars(v.data(), v.data() + v.size(), p);
-        if (ec != std::errc() || e != v.data() + v.size() || p < 1 || p > 65535)
-          throw Error(Exit::usage, fmt::format("'{}' is not a port number (1-65535)", v));
-      }));
-  app.add_option("--path", o.path, "HTTP path to GET (default: /health)")
+      ->capture_default_str()
+      ->check(vmu::cli::range(1, 65535))
+      ->group(probe_g);
+  app.add_option("--path", o.path, "HTTP path to GET")
       ->type_name("PATH")
+      ->capture_default_str()
       ->check(check([](const std::string& v) {
         bool ok = !v.empty() && v.front() == '/';
         for (char c : v) ok = ok && static_cast<unsigned char>(c) > 0x20 && c != 0x7f;
         if (!ok)
           throw Error(Exit::usage,
                       fmt::format("'{}' is not a URL path (it starts with '/', no spaces)", v));
-      }));
-  app.add_option("--expect-status", expect, "Status that means ready: 200, or a range 200-299")
+      }))
+      ->group(probe_g);
+  app.add_option("--expect-status", expect, "Status that means ready: a code, or a range 200-299")
       ->type_name("CODE")
-      ->check(check([](const std::string& v) { vmu::wait::parse_status_range(v); }));
-  app.add_option("--timeout", timeout,
-                 "Deadline per VM, from when its wait begins: 90, 90s, 2m (default: 120s)")
+      ->capture_default_str()
+      ->check(check([](const std::string& v) { vmu::wait::parse_status_range(v); }))
+      ->group(probe_g);
+  app.add_option("--connect-timeout", connect_timeout, "Deadline of one probe's TCP connect")
       ->type_name("DURATION")
-      ->check(check([](const std::string& v) { vmu::parse_duration(v, "--timeout"); }));
-  app.add_option("--connect-timeout", connect_timeout,
-                 "Deadline of one probe's TCP connect (default: 5s)")
+      ->capture_default_str()
+      ->check(duration(1ms, 10min))
+      ->group(probe_g);
+  app.add_option("--request-timeout", request_timeout, "Deadline of one whole probe request")
       ->type_name("DURATION")
-      ->check(check([](const std::string& v) { vmu::parse_duration(v, "--connect-timeout"); }));
-  app.add_option("--request-timeout", request_timeout,
-                 "Deadline of one whole probe request (default: 10s)")
+      ->capture_default_str()
+      ->check(duration(1ms, 10min))
+      ->group(probe_g);
+  app.add_option("--timeout", timeout, "Deadline per VM, from when its wait begins: 90, 90s, 2m")
       ->type_name("DURATION")
-      ->check(check([](const std::string& v) { vmu::parse_duration(v, "--request-timeout"); }));
+      ->capture_default_str()
+      ->check(duration(1ms))
+      ->group(verdict_g);
   app.add_option("--unit", o.units,
                  "Another unit that matters, besides the record's agent.units (repeatable)")
-      ->type_name("NAME");
+      ->type_name("NAME")
+      ->group(verdict_g);
   app.add_option("--fail-on", o.fail_on, "Console regex that means failed (repeatable)")
-      ->type_name("REGEX");
+      ->type_name("REGEX")
+      ->group(verdict_g);
   app.add_option("--ready-on", o.ready_on, "Console regex that means ready (repeatable)")
-      ->type_name("REGEX");
+      ->type_name("REGEX")
+      ->group(verdict_g);
   app.add_option("--grace", graces,
                  "Change a grace period, e.g. port=20s (repeatable; names in vm-wait-ready(1))")
       ->type_name("NAME=DURATION")
@@ -115,14 +127,35 @@ int main(int argc, char** argv) {
           throw Error(Exit::usage, fmt::format("'{}' is not NAME=DURATION with NAME one of {}", v,
                                                fmt::join(diag::grace_names(), ", ")));
         vmu::parse_duration(v.substr(eq + 1), "--grace");
-      }));
+      }))
+      ->group(verdict_g);
+  app.add_option("--redact", o.redact,
+                 "Also redact the value of KEY from the image's env file (repeatable)")
+      ->type_name("KEY")
+      ->check([](const std::string& k) -> std::string {
+        return vmu::inject::valid_env_key(k)
+                   ? std::string()
+                   : fmt::format("'{}' is not an environment variable name", k);
+      })
+      ->group("Secrets");
   bool list_patterns = false;
   app.add_flag("--list-patterns", list_patterns,
-               "Print the console pattern catalog as JSON Lines and exit");
-  tool.add_id_option(&app, "VM to wait for (instead of records on stdin; repeatable)", true);
+               "Print the console pattern catalog as JSON Lines and exit")
+      ->group(verdict_g);
+  tool.add_example(&app,
+                   "vmnet-alloc -p 192.168.100.0/24 | rootfs-clone --golden g.ext4 |\n"
+                   "  agent-inject ... | fc-launch ... | vm-wait-ready --timeout 2m",
+                   "Boot a VM and wait until its agent answers GET /health on port 8080.");
+  tool.add_example(&app, "vm-wait-ready --id vm-3f9c2a1b --grace port=60s",
+                   "Wait for a VM launched earlier, whose agent binds its port late.");
+  tool.add_example(&app, "vm-wait-ready --id vm-3f9c2a1b --retry --ready-on 'agent: READY'",
+                   "Wait again for a VM that was not ready, taking the agent's own line as "
+                   "ready.");
+  tool.add_example(&app, "vm-wait-ready --list-patterns | jq -r .id",
+                   "The ids of the console patterns a verdict can cite.");
 
   return tool.main(argc, argv, [&]() -> int {
-    o.port = std::stoi(port);
+    o.port = static_cast<int>(port);
     o.expect = vmu::wait::parse_status_range(expect);
     o.timeout = vmu::parse_duration(timeout, "--timeout");
     o.connect_timeout = vmu::parse_duration(connect_timeout, "--connect-timeout");
@@ -154,8 +187,12 @@ int main(int argc, char** argv) {
     // waits for a disk while other VMs wait for their verdict.
     vmu::cli::RecordStream stream(tool, 8);
     vmu::wait::Waiter waiter(o, vmu::wait::kernel_hostnet());
-    vmu::cli::LiveLines live(tool.log());
     auto& log = tool.log();
+    // On a terminal (not -q) one live line per VM, redrawn at most five
+    // times a second, with event lines printed above them; plain event
+    // lines otherwise.
+    const bool live = log.progress_shown();
+    auto last_drawn = std::chrono::steady_clock::now() - std::chrono::seconds(1);
 
     auto start = [&](vmu::Record rec) {
       try {
@@ -163,14 +200,13 @@ int main(int argc, char** argv) {
         log.debug("{}: waiting for {}:{}{}", rec.id(), rec.get("net").value("ip", "?"), o.port,
                   o.path);
       } catch (const Error& e) {
-        live.clear();
         log.error("{}: {}", rec.id(), e.what());
         stream.finish(std::move(rec),
                       vmu::RecordError{tool.name(), e.code(), e.reason(), e.what()});
       }
     };
     auto verdict = [&](vmu::wait::Finished f) {
-      live.clear();
+      log.end_live(f.rec.id());
       const auto& v = f.verdict;
       const std::int64_t elapsed = f.rec.get("ready").value("elapsed_ms", std::int64_t{0});
       if (v.ok) {
@@ -184,44 +220,46 @@ int main(int argc, char** argv) {
 
     if (stream.input_fd() < 0)
       for (auto& r : stream.read_available()) start(std::move(r));
+    bool gone = false;  // the reader of stdout: nobody would receive more
     while (!stream.input_done() || waiter.active() > 0) {
       if (vmu::cli::Tool::interrupted()) break;
+      if ((gone = stream.output_gone())) break;
       auto st = waiter.step(stream.input_fd(), std::chrono::milliseconds(250));
       if (st.input_ready)
         for (auto& r : stream.read_available()) start(std::move(r));
-      if (!live.active()) {
-        for (const auto& n : st.notes) {
-          if (n.event.kind == diag::Kind::warning)
-            log.warn("{}: +{}: {}", n.id, secs(n.elapsed_ms), n.event.words);
-          else if (worth_a_line(n.event))
-            log.info("{}: +{}: {}", n.id, secs(n.elapsed_ms), n.event.words);
-          else
-            log.debug("{}: +{}: {}", n.id, secs(n.elapsed_ms), n.event.words);
-        }
-      } else {
-        for (const auto& n : st.notes)
-          if (n.event.kind == diag::Kind::warning) {
-            live.clear();
-            log.warn("{}: {}", n.id, n.event.words);
-          }
+      for (const auto& n : st.notes) {
+        if (n.event.kind == diag::Kind::warning)
+          log.warn("{}: +{}: {}", n.id, secs(n.elapsed_ms), n.event.words);
+        else if (!live && worth_a_line(n.event))
+          log.info("{}: +{}: {}", n.id, secs(n.elapsed_ms), n.event.words);
+        else
+          log.debug("{}: +{}: {}", n.id, secs(n.elapsed_ms), n.event.words);
       }
       for (auto& f : st.finished) verdict(std::move(f));
-      if (live.active()) {
-        std::vector<std::string> lines;
+      const auto now = std::chrono::steady_clock::now();
+      if (live && now - last_drawn >= std::chrono::milliseconds(200)) {
+        last_drawn = now;
+        std::vector<std::pair<std::string, std::string>> lines;
         for (const auto& p : waiter.progress())
-          lines.push_back(fmt::format("{}  {:>7}  {:<18}  {}", p.id, secs(p.elapsed_ms),
-                                      p.milestone.empty() ? "-" : p.milestone, p.last_error));
-        live.show(lines);
+          lines.emplace_back(p.id,
+                             fmt::format("{}  {:>7}  {:<18}  {}", p.id, secs(p.elapsed_ms),
+                                         p.milestone.empty() ? "-" : p.milestone, p.last_error));
+        log.live(lines);
       }
     }
-    live.clear();
-    if (vmu::cli::Tool::interrupted())
+    log.end_progress();
+    std::vector<std::string> not_waited;
+    if (vmu::cli::Tool::interrupted()) {
       for (auto& f : waiter.abort_all("interrupted")) {
         log.error("{}: interrupted", f.rec.id());
         stream.finish(std::move(f.rec), vmu::RecordError{tool.name(), Exit::interrupted,
                                                          "interrupted", f.verdict.message});
       }
-    stream.close();
+    } else if (gone) {
+      // Nobody reads the verdicts: the waits end, their records as they were.
+      for (auto& f : waiter.abort_all("output closed")) not_waited.push_back(f.rec.id());
+    }
+    stream.close(not_waited);
     return stream.exit_code();
   });
 }

@@ -15,6 +15,7 @@
 #include "net/alloc.hpp"
 #include "net/etcd_store.hpp"
 #include "record/jsonl.hpp"
+#include "util/duration.hpp"
 
 namespace {
 
@@ -122,11 +123,12 @@ int main(int argc, char** argv) {
                              {"ID", "IP", "MAC", "TAP", "POOL", "CREATED"});
   CLI::App* gc = tool.add_subcommand("gc", "Free leases of VMs that are gone");
   bool dry_run = false;
-  unsigned grace = 60;
+  std::string grace = "60s";
   gc->add_flag("--dry-run", dry_run, "Only print what would be freed");
-  gc->add_option("--grace", grace, "Never free a lease younger than this, in seconds")
-      ->type_name("SECONDS")
-      ->check(vmu::cli::range(0, 365u * 24 * 3600))
+  gc->add_option("--grace", grace,
+                 "Never free a lease younger than this (a bare number is seconds)")
+      ->type_name("DURATION")
+      ->check(vmu::cli::duration())
       ->capture_default_str();
   std::string gone_host;
   gc->add_option("--host", gone_host,
@@ -210,7 +212,9 @@ int main(int argc, char** argv) {
       int rc = 0;
       std::optional<std::string> host;
       if (!gone_host.empty()) host = gone_host;
-      for (const auto& s : allocator.gc(std::chrono::seconds(grace), dry_run, host)) {
+      for (const auto& s : allocator.gc(std::chrono::duration_cast<std::chrono::seconds>(
+                                            vmu::parse_duration(grace, "--grace")),
+                                        dry_run, host)) {
         nlohmann::json j = {{"id", s.lease.id},
                             {"pool", s.pool.str()},
                             {"ip", s.lease.ip.str()},
