@@ -33,7 +33,16 @@ stdout_has SESSION_ID
 stdout_has vmutils-reporter
 ! grep -qF example-secret "$OUT" "$ERR" || fail "the dry run printed the secret"
 [ "$(sha256sum "$T/img.ext4")" = "$sha" ] || fail "the dry run changed the image"
-# Without SESSION_ID in the environment the spec is refused, naming it.
+# Without SESSION_ID in the environment the spec is refused (agent-inject
+# does not echo the name: it could be a value typed without '=').
 expect_rc 2 env -u SESSION_ID agent-inject --image "$T/img.ext4" --spec "$T/tree/examples/vm-agent.spec.json" --dry-run
-stderr_has SESSION_ID
-pass "examples: the spec is accepted by agent-inject --dry-run (and refused without SESSION_ID); ci.sh and scripts/demo parse"
+stderr_has 'is not set'
+# ci.sh refuses to start without SESSION_ID, saying so, before touching anything.
+expect_rc 1 env -u SESSION_ID bash "$src/examples/ci.sh"
+stderr_has 'SESSION_ID must be set'
+# operator-session.md: every command it shows is a vmutils tool or a
+# standard one, and each vmutils tool it names exists.
+grep -oE '^\$ [a-z-]+' "$src/examples/operator-session.md" | cut -c3- | sort -u >"$T/cmds"
+[ -s "$T/cmds" ] || fail "operator-session.md shows no command"
+while read -r c; do command -v "$c" >/dev/null || fail "operator-session.md runs '$c', which is not built or installed"; done <"$T/cmds"
+pass "examples: the spec is accepted by agent-inject --dry-run (and refused without SESSION_ID); ci.sh and scripts/demo parse, ci.sh refuses to run without SESSION_ID; the session's commands exist"
