@@ -41,6 +41,24 @@ codes=$(sed -n '/^# EXIT STATUS/,/^# ENVIRONMENT/p' "$man" | grep -oE '^\*[0-9]+
 [ -n "$codes" ] || fail "no exit codes found in vm-wait-ready(1)"
 for c in $codes; do grep -qE "^### Exit $c: " "$doc" || fail "docs/troubleshooting.md has no section 'Exit $c'"; done
 
+# Every option the guide (and the operator's session) tells a user to type
+# exists: TOOL [SUBCOMMAND] --option, checked against that --help.
+tools='vmnet-alloc|rootfs-clone|agent-inject|fc-launch|vm-wait-ready|vm-destroy|vm-ls|vm-logs-archive|rootfs-inspect'
+grep -ohE "($tools)( [^|\`#;)]*)?" "$doc" "$src/examples/operator-session.md" | sort -u >"$T/uses"
+[ "$(wc -l <"$T/uses")" -ge 20 ] || fail "only $(wc -l <"$T/uses") commands found in the guide: has its format changed?"
+nopts=0
+while read -r tool rest; do
+  sub=""
+  first=${rest%% *}
+  if [ -n "$first" ] && [ "${first#-}" = "$first" ] && "$tool" "$first" --help >/dev/null 2>&1; then sub=$first; fi
+  for o in $(grep -oE '(^| )--[a-z][a-z-]*' <<<"$rest"); do
+    nopts=$((nopts + 1))
+    "$tool" $sub --help 2>/dev/null | grep -qE -- "(^|[ ,])$o([ =,]|\$)" ||
+      fail "the guide runs '$tool${sub:+ $sub} $o', which $tool${sub:+ $sub} --help does not list (in: $tool $rest)"
+  done
+done <"$T/uses"
+[ "$nopts" -ge 20 ] || fail "only $nopts options checked"
+
 # Linked from the README.
 grep -qF '(docs/troubleshooting.md)' "$src/README.md" || fail "README.md does not link docs/troubleshooting.md"
-pass "troubleshooting.md: $(wc -l <"$T/all") verdicts and exit codes $(echo $codes), each with a section; vm-wait-ready(1) links them"
+pass "troubleshooting.md: $nopts options of its commands exist; $(wc -l <"$T/all") verdicts and exit codes $(echo $codes), each with a section; vm-wait-ready(1) links them"
