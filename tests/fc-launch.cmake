@@ -1,6 +1,6 @@
 # fc-launch: the Firecracker backend against the fake API server in
-# tests/fake-firecracker (no root, no KVM), bad input, and one real boot
-# through the QEMU backend (label "boot": ~10 s of both cores under TCG).
+# tests/fake-firecracker (no root, no KVM) and bad input; its real boots are
+# in tests/e2e.cmake.
 set(_fcl_tests
   fc-launch-happy        # request order and bodies, vmm section, console file
   fc-launch-api-error    # a 400 on the drive: exit 1, fault_message, VMM stopped, logs kept
@@ -19,8 +19,6 @@ endforeach()
 set_tests_properties(cli.fc-launch-tap cli.fc-launch-happy PROPERTIES
   LABELS "cli;fc-launch;netns;root")
 
-add_test(NAME cli.fc-launch-qemu-boot
-         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/fc-launch-qemu-boot.sh)
-set_tests_properties(cli.fc-launch-qemu-boot PROPERTIES
-  ENVIRONMENT "VMU_BIN=${CMAKE_BINARY_DIR}/tools;VMU_SRC=${PROJECT_SOURCE_DIR}"
-  LABELS "cli;boot;netns;root" SKIP_RETURN_CODE 77 TIMEOUT 600 RUN_SERIAL TRUE)
+# The real boot through the QEMU backend (console from the kernel's first
+# line, kept after the VMM died, the rootfs lock freed, /health answering)
+# is checked by e2e.scenarios (scenarios 1 and 6), with no boot of its own.

@@ -32,10 +32,7 @@ set_tests_properties(cli.wait-man-catalog PROPERTIES
   ENVIRONMENT "VMU_BIN=${CMAKE_BINARY_DIR}/tools;VMU_SRC=${PROJECT_SOURCE_DIR}"
   LABELS "cli;vm-wait-ready;contract" SKIP_RETURN_CODE 77 TIMEOUT 60)
 
-# Real boots of the guest kit (QEMU, TCG here): ~15-45 s each on 2 cores.
-foreach(t wait-boot-healthy wait-boot-nobin wait-boot-nosession wait-boot-notenabled)
-  add_test(NAME cli.${t} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/${t}.sh)
-  set_tests_properties(cli.${t} PROPERTIES
-    ENVIRONMENT "VMU_BIN=${CMAKE_BINARY_DIR}/tools;VMU_SRC=${PROJECT_SOURCE_DIR}"
-    LABELS "cli;boot;vm-wait-ready" SKIP_RETURN_CODE 77 TIMEOUT 600 RUN_SERIAL TRUE)
-endforeach()
+# Real boots of the guest kit: e2e.scenarios (tests/e2e.cmake) boots the
+# healthy agent, the missing ExecStart binary, the missing SESSION_ID and the
+# unit never enabled (what wait-boot-{healthy,nobin,nosession,notenabled}
+# did, one namespace each), with the other failure scenarios, in parallel.

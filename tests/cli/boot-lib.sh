@@ -145,3 +145,24 @@ vmm_runs() {
 # The agent of the kit.
 AGENT_BIN="$KIT/agent/vm-agent"
 AGENT_UNIT="$KIT/agent/vm-agent.service"
+
+# boot_dhcp: for pipelines that run whole and in parallel (tests/e2e): the
+# bridge, made now by a throwaway VM (vmnet-alloc --create-bridge, then
+# vm-destroy: the bridge stays), so parallel allocations never race to create it; dnsmasq
+# started now, bound to the bridge (boot_vm will not start another); and
+# every process left in the namespace (VMMs above all) killed on exit,
+# before the namespace is deleted.
+boot_dhcp() {
+  local net=${BOOT_POOL%/*} i
+  on_exit "ip netns pids '$NS' 2>/dev/null | xargs -r kill -9 2>/dev/null; sleep 0.2"
+  in_ns vmnet-alloc --pool "$BOOT_POOL" --bridge "$BOOT_BR" --create-bridge \
+    --dhcp-hostsdir "$BOOT_HOSTS" --id boot-bridge -q >/dev/null || fail "vmnet-alloc (the bridge)"
+  in_ns vm-destroy -q boot-bridge >/dev/null || fail "vm-destroy boot-bridge"
+  in_ns dnsmasq --keep-in-foreground --port=0 --interface="$BOOT_BR" --bind-interfaces \
+    --dhcp-range="$net,static" --dhcp-hostsdir="$BOOT_HOSTS" --pid-file="$T/dnsmasq.pid" \
+    --dhcp-leasefile="$T/dnsmasq.leases" --log-dhcp --log-facility="$T/dnsmasq.log" &
+  on_exit "kill \$(cat '$T/dnsmasq.pid' 2>/dev/null) $! 2>/dev/null"
+  BOOT_DNSMASQ=1
+  for ((i = 0; i < 50; i++)); do [ -s "$T/dnsmasq.pid" ] && return 0; sleep 0.1; done
+  fail "dnsmasq did not start: $(tail -3 "$T/dnsmasq.log" 2>/dev/null)"
+}

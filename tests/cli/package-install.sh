@@ -66,6 +66,7 @@ x="$T/deb"
 dpkg-deb -x "$deb" "$x"
 dpkg-deb -x "$dbg" "$T/dbg"
 want=(usr/share/doc/vmutils/copyright usr/share/doc/vmutils/changelog.gz usr/share/doc/vmutils/README.md
+  usr/share/doc/vmutils/troubleshooting.md
   usr/lib/tmpfiles.d/vmutils.conf lib/systemd/system/vmutils-dhcp@.service usr/libexec/vmutils/vmutils-dhcp
   usr/share/man/man8/vmutils-dhcp.8.gz usr/share/man/man7/vmutils.7.gz)
 for tool in $VMU_TOOLS; do

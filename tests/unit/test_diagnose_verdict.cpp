@@ -391,6 +391,19 @@ TEST_CASE("verdict: a slow boot that keeps going is never network_down") {
   }
 }
 
+TEST_CASE("verdict: a slow start of the network daemon itself is not network_down") {
+  // A starved guest (a loaded host, several TCG boots): networkd's own
+  // start job runs for long, then it configures the link at once.
+  Guest g;
+  g.say(0, "[    9.5] systemd[1]: systemd 252 running in system mode (+PAM)");
+  g.unreachable(10000);
+  for (std::int64_t t = 40000; t <= 110000; t += 5000) {
+    g.say(t, "[**    ] Job systemd-networkd.service/start running (33s / 1min 53s)");
+    g.say(t + 1, "[ ***  ] A start job is running for Network Configuration (34s / 1min 53s)");
+    CHECK_FALSE(g.at(t + 1).verdict);
+  }
+}
+
 TEST_CASE("verdict: a boot held up waiting for its network is network_down") {
   Guest g;
   g.say(0, "[    4.5] systemd[1]: systemd 252 running in system mode (+PAM)");
