@@ -10,6 +10,7 @@ set(_ev_tests
   vm-destroy-pipeline        # ready passes through, failed archived + destroyed, --failed
   vm-destroy-firecracker     # SendCtrlAltDel through the fake API server
   vm-destroy-half-dead       # VMM/TAP/lease/record gone, SIGKILL after --grace, twice
+  vm-destroy-lost-record     # an empty record (a power cut after vmnet-alloc): removed
 )
 foreach(t IN LISTS _ev_tests)
   add_test(NAME cli.${t} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/${t}.sh)

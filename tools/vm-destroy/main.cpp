@@ -83,8 +83,14 @@ int main(int argc, char** argv) {
     if (failed || !named.empty()) {
       std::set<std::string> seen;
       std::vector<std::string> unique;
-      for (auto& id : named)
-        if (seen.insert(id).second) unique.push_back(id);
+      for (auto& id : named) {
+        if (!seen.insert(id).second) continue;
+        // A record a power cut emptied: nothing left to stop or release.
+        if (lc::remove_lost_record(st, id))
+          tool.log().info("{}: its record was empty (lost in a power cut): folder removed", id);
+        else
+          unique.push_back(id);
+      }
       po.ids = std::move(unique);
       opts.all = true;
       if (failed && po.ids->empty()) tool.log().info("no failed VM in {}", st.root().string());
