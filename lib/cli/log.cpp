@@ -167,13 +167,15 @@ void Log::live(const std::string& key, std::string_view text) {
 void Log::live(const std::vector<std::pair<std::string, std::string>>& lines) {
   if (!progress_shown() || lines.empty()) return;
   std::lock_guard lock(g_stderr_mu);
-  for (const auto& [key, text] : lines) {
+  for (const auto& line : lines) {
+    // Not a structured binding: clang 14 cannot capture one in a lambda.
+    const std::string& key = line.first;
     auto it =
         std::find_if(live_.begin(), live_.end(), [&](const auto& l) { return l.first == key; });
     if (it == live_.end())
-      live_.emplace_back(key, text);
+      live_.push_back(line);
     else
-      it->second = text;
+      it->second = line.second;
   }
   erase_live_locked();
   draw_live_locked();
