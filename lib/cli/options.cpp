@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 
 #include "clone/grow.hpp"
+#include "inject/request.hpp"
 #include "util/duration.hpp"
 #include "util/error.hpp"
 
@@ -85,6 +86,16 @@ CLI::Validator duration(std::chrono::milliseconds lo, std::chrono::milliseconds 
           return fmt::format("'{}' is not a duration from {} to {}", v, format_duration(lo),
                              format_duration(hi));
         return {};
+      },
+      "");
+}
+
+CLI::Validator env_key() {
+  return CLI::Validator(
+      [](std::string& k) -> std::string {
+        return inject::valid_env_key(k)
+                   ? std::string()
+                   : fmt::format("'{}' is not an environment variable name", k);
       },
       "");
 }

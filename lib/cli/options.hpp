@@ -37,6 +37,10 @@ CLI::Validator duration(std::chrono::milliseconds lo = std::chrono::milliseconds
                         std::chrono::milliseconds hi = std::chrono::hours(24 * 30),
                         std::chrono::milliseconds bare_unit = std::chrono::seconds(1));
 
+// An environment variable's name, as the env file and --env take it
+// (inject::valid_env_key): the --redact KEY options.
+CLI::Validator env_key();
+
 // The words of a one_of check on `opt`; empty when it has none.
 std::vector<std::string> choices_of(const CLI::Option* opt);
 

@@ -6,7 +6,6 @@
 
 #include "cli/options.hpp"
 #include "cli/tool.hpp"
-#include "inject/request.hpp"
 #include "lifecycle/destroy.hpp"
 #include "lifecycle/status.hpp"
 #include "net/lease_store.hpp"
@@ -36,11 +35,7 @@ int main(int argc, char** argv) {
       ->group(ev_g);
   app.add_option("--redact", redact, "Also redact the value of KEY in archives (repeatable)")
       ->type_name("KEY")
-      ->check([](const std::string& k) -> std::string {
-        return vmu::inject::valid_env_key(k)
-                   ? std::string()
-                   : fmt::format("'{}' is not an environment variable name", k);
-      })
+      ->check(vmu::cli::env_key())
       ->group(ev_g);
   app.add_flag("--keep-state", keep_state, "Keep the state folder (record, rootfs, logs)")
       ->group(ev_g);

@@ -7,7 +7,6 @@
 #include "cli/tool.hpp"
 #include "clone/grow.hpp"
 #include "evidence/archive.hpp"
-#include "inject/request.hpp"
 
 int main(int argc, char** argv) {
   vmu::cli::Tool tool("vm-logs-archive",
@@ -34,11 +33,7 @@ int main(int argc, char** argv) {
   app.add_option("--redact", redact,
                  "Also redact the value of KEY from the image's env file (repeatable)")
       ->type_name("KEY")
-      ->check([](const std::string& k) -> std::string {
-        return vmu::inject::valid_env_key(k)
-                   ? std::string()
-                   : fmt::format("'{}' is not an environment variable name", k);
-      })
+      ->check(vmu::cli::env_key())
       ->group(secrets_g);
   tool.add_example(&app, "vm-logs-archive --id vm-3f9c2a1b",
                    "Archive a VM's evidence (running or not) into <state>/archive.");

@@ -14,7 +14,6 @@
 #include "cli/options.hpp"
 #include "cli/stream.hpp"
 #include "cli/tool.hpp"
-#include "inject/request.hpp"
 #include "record/jsonl.hpp"
 #include "util/duration.hpp"
 #include "wait/waiter.hpp"
@@ -132,11 +131,7 @@ int main(int argc, char** argv) {
   app.add_option("--redact", o.redact,
                  "Also redact the value of KEY from the image's env file (repeatable)")
       ->type_name("KEY")
-      ->check([](const std::string& k) -> std::string {
-        return vmu::inject::valid_env_key(k)
-                   ? std::string()
-                   : fmt::format("'{}' is not an environment variable name", k);
-      })
+      ->check(vmu::cli::env_key())
       ->group("Secrets");
   bool list_patterns = false;
   app.add_flag("--list-patterns", list_patterns,
