@@ -19,6 +19,7 @@ set(_vmnet_etcd_tests
   vmnet-alloc-etcd-failover # a member killed mid-run: allocation goes on
   vmnet-alloc-etcd-quorum   # two members down: clear error, nothing left; resumes
   vmnet-alloc-etcd-gc       # kill -9 after the transaction: gc frees; --host
+  etcd-registry             # every tool mirrors its records; vm-destroy removes them
 )
 list(APPEND _vmnet_tests ${_vmnet_etcd_tests})
 foreach(t IN LISTS _vmnet_tests)

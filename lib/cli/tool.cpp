@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -17,6 +18,7 @@
 #include "cli/options.hpp"
 #include "cli/output.hpp"
 #include "cli/progress.hpp"
+#include "net/etcd_store.hpp"
 #include "record/jsonl.hpp"
 #include "version.hpp"
 
@@ -191,6 +193,16 @@ Table& Tool::add_table_options(CLI::App* where, std::vector<Column> columns,
       "--no-legend", [&t](std::int64_t) { t.options().no_legend = true; },
       "No header line in the table");
   return t;
+}
+
+State Tool::state() const {
+  State st = State::resolve(state_dir_);
+  std::call_once(registry_once_, [this] {
+    const char* spec = std::getenv("VMUTILS_STORE");
+    registry_ = open_record_registry(spec ? spec : "");
+  });
+  st.set_registry(registry_);
+  return st;
 }
 
 ProgressFn Tool::progress(std::string key, std::uint64_t min_bytes) {

@@ -12,6 +12,8 @@
 
 #include <deque>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -65,8 +67,10 @@ class Tool {
   const std::vector<std::string>& ids() const { return ids_; }
   bool has_ids() const { return !ids_.empty(); }
   bool retry() const { return retry_; }
-  // The state folders, resolved from --state-dir and the environment.
-  State state() const { return State::resolve(state_dir_); }
+  // The state folders, resolved from --state-dir and the environment; with
+  // $VMUTILS_STORE naming etcd, every record saved is mirrored there too
+  // (one registry per tool, opened on first use).
+  State state() const;
   ColorWhen color() const { return color_; }
 
   // A ProgressFn for the library that shows the slow steps of VM `key`
@@ -153,6 +157,8 @@ class Tool {
   Log log_;
   std::optional<std::string> state_dir_;
   std::vector<std::string> ids_;
+  mutable std::once_flag registry_once_;
+  mutable std::shared_ptr<RecordRegistry> registry_;
   int verbose_ = 0;
   bool late_interrupt_ok_ = false;
   int quiet_ = 0;

@@ -203,6 +203,10 @@ DestroyReport destroy_vm(Record& rec, const State& st, LeaseStore& store, NetDev
     section["state"] = "absent";
     rep.events.push_back({false, fmt::format("state folder {}", st.vm_dir(id).string())});
   }
+  if (!opts.keep_state && st.registry()) {
+    st.registry()->remove(id);
+    rep.events.push_back({true, "removed the record's copy in the shared store"});
+  }
   rec.put("destroyed", section);
   if (opts.keep_state && have_state) st.save(rec);
   return rep;
@@ -224,6 +228,7 @@ bool remove_lost_record(const State& st, const std::string& id) {
                               rec.string(), name, dir.string()));
   }
   fs::remove_all(dir);
+  if (st.registry()) st.registry()->remove(id);
   return true;
 }
 

@@ -5,6 +5,8 @@
 #include <map>
 #include <random>
 
+#include <mutex>
+
 #include <fmt/format.h>
 
 #include "util/error.hpp"
@@ -53,15 +55,20 @@ class EtcdRegistry final : public RecordRegistry {
  public:
   EtcdRegistry(std::shared_ptr<EtcdClient> etcd, std::string prefix, std::string host)
       : etcd_(std::move(etcd)), prefix_(std::move(prefix)), host_(std::move(host)) {}
+  // Serialised: tools save records from several pipeline jobs, and one
+  // client (one curl handle) is not for two threads at once.
   void put(const Record& r) override {
     const Json v = {{"v", 1}, {"host", host_}, {"record", r.json()}};
+    std::lock_guard lock(mu_);
     etcd_->txn(Json::array(), Json::array({EtcdClient::put(key(r.id()), v.dump())}), Json::array());
   }
   void remove(const std::string& id) override {
+    std::lock_guard lock(mu_);
     etcd_->txn(Json::array(), Json::array({EtcdClient::del(key(id))}), Json::array());
   }
 
  private:
+  std::mutex mu_;
   std::string key(const std::string& id) const { return prefix_ + "/vms/" + id; }
   std::shared_ptr<EtcdClient> etcd_;
   std::string prefix_;
@@ -313,17 +320,34 @@ std::shared_ptr<RecordRegistry> EtcdLeaseStore::registry() {
   return std::make_shared<EtcdRegistry>(etcd_, url_.prefix, host_);
 }
 
-OpenedStore open_lease_store(const std::string& spec, const State& state) {
-  OpenedStore o;
-  if (spec.empty() || spec == "host") {
-    o.store = std::make_unique<FileLeaseStore>(state.leases_dir());
-    return o;
-  }
+namespace {
+
+// Exit::usage unless `spec` is "host" (or empty) or etcd://...
+bool is_etcd_spec(const std::string& spec) {
+  if (spec.empty() || spec == "host") return false;
   if (!spec.starts_with("etcd://"))
     throw Error(Exit::usage, "bad_store",
                 fmt::format("store '{}': use 'host' (the state folder's leases) or "
                             "etcd://HOST:PORT[,HOST:PORT...]/PREFIX",
                             spec));
+  return true;
+}
+
+}  // namespace
+
+std::shared_ptr<RecordRegistry> open_record_registry(const std::string& spec) {
+  if (!is_etcd_spec(spec)) return nullptr;
+  const EtcdUrl url = EtcdUrl::parse(spec);
+  return std::make_shared<EtcdRegistry>(std::make_shared<EtcdClient>(url.endpoints), url.prefix,
+                                        local_host_id());
+}
+
+OpenedStore open_lease_store(const std::string& spec, const State& state) {
+  OpenedStore o;
+  if (!is_etcd_spec(spec)) {
+    o.store = std::make_unique<FileLeaseStore>(state.leases_dir());
+    return o;
+  }
   const EtcdUrl url = EtcdUrl::parse(spec);
   o.host = local_host_id();
   auto etcd = std::make_unique<EtcdLeaseStore>(url, o.host, state.leases_dir());

@@ -75,4 +75,11 @@ struct OpenedStore {
 };
 OpenedStore open_lease_store(const std::string& spec, const State& state);
 
+// The registry of VM records a store value names: null for the host store
+// (empty or "host"), the etcd mirror (<prefix>/vms/<id>) for etcd://...;
+// Exit::usage for anything else. Nothing is sent until a record is saved.
+// Every tool attaches it (cli::Tool::state(), from $VMUTILS_STORE), so the
+// fleet's copy of a record is as new as the host's.
+std::shared_ptr<RecordRegistry> open_record_registry(const std::string& spec);
+
 }  // namespace vmu

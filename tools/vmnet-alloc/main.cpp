@@ -147,7 +147,8 @@ int main(int argc, char** argv) {
     vmu::State state = tool.state();
     vmu::OpenedStore opened = vmu::open_lease_store(store_spec, state);
     vmu::LeaseStore& store = *opened.store;
-    if (opened.etcd) state.set_registry(opened.etcd->registry());
+    // --store decides, also over $VMUTILS_STORE's registry in tool.state().
+    state.set_registry(opened.etcd ? opened.etcd->registry() : nullptr);
     auto net = vmu::make_kernel_netdevices();
     vmu::Allocator allocator(store, *net, state, opened.host);
     vmu::LineWriter out(STDOUT_FILENO);
