@@ -20,8 +20,9 @@ end
 complete -c vm-ls -f
 complete -c vm-ls -l failed -d 'Only failed VMs'
 complete -c vm-ls -l running -d 'Only VMs whose VMM process runs'
+complete -c vm-ls -l all-hosts -d 'Every host'\''s VMs, from the records mirrored to $VMUTILS_STORE (etcd)'
 complete -c vm-ls -l json -d 'JSON Lines, also on a terminal (the default in pipes)'
-complete -c vm-ls -s o -l output -x -d 'Columns to show, comma-separated, of: ID, STATE, ADDRESS, TAP, BACKEND, PID, AGE, REASON, CONSOLE, CREATED'
+complete -c vm-ls -s o -l output -x -d 'Columns to show, comma-separated, of: ID, STATE, ADDRESS, TAP, BACKEND, PID, AGE, REASON, CONSOLE, CREATED, HOST'
 complete -c vm-ls -l no-legend -d 'No header line in the table'
 complete -c vm-ls -s h -l help -d 'Print this help and exit'
 complete -c vm-ls -s V -l version -d 'Print the version and exit'

@@ -124,6 +124,15 @@ VmStatus status_of(const State& st, const std::string& id) {
   return classify(id, rec, problem, alive, boot_id(), std::chrono::system_clock::now());
 }
 
+VmStatus status_of_mirrored(const std::string& id, const std::string& host, const Record& rec) {
+  // Alive as far as we know, and no boot to compare: the record decides.
+  VmStatus s = classify(id, rec, "", true, "", std::chrono::system_clock::now());
+  s.vmm_alive = false;
+  s.host = host;
+  s.remote = true;
+  return s;
+}
+
 std::vector<VmStatus> list_vms(const State& st) {
   std::vector<VmStatus> out;
   std::error_code ec;
@@ -149,12 +158,13 @@ nlohmann::json VmStatus::row() const {
           {"tap", opt(tap)},
           {"backend", opt(backend)},
           {"pid", pid > 0 ? Json(pid) : Json(nullptr)},
-          {"vmm_alive", vmm_alive},
+          {"vmm_alive", remote ? Json(nullptr) : Json(vmm_alive)},
           {"age", age_s ? Json(format_age(*age_s)) : Json(nullptr)},
           {"age_s", age_s ? Json(*age_s) : Json(nullptr)},
           {"reason", opt(reason)},
           {"console", opt(console)},
-          {"created", opt(created)}};
+          {"created", opt(created)},
+          {"host", opt(host)}};
 }
 
 nlohmann::json VmStatus::full() const {

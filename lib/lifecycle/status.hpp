@@ -42,6 +42,10 @@ struct VmStatus {
   std::string ip, tap, backend, console, created;
   std::optional<std::int64_t> age_s;
   std::optional<Record> record;
+  // vm-ls --all-hosts: the host that mirrored the record; `remote` when
+  // that is another host, whose VMM cannot be checked from here.
+  std::string host;
+  bool remote = false;
 
   // One row for the table and for JSON Lines: id, state, address, tap,
   // backend, pid, vmm_alive, age, age_s, reason, console, created.
@@ -60,6 +64,10 @@ VmStatus classify(const std::string& id, const std::optional<Record>& rec,
 VmStatus status_of(const State& st, const std::string& id);
 // Every VM of the state folder, by id.
 std::vector<VmStatus> list_vms(const State& st);
+// Another host's VM, from the copy of its record in the shared store: its
+// state as the record says (failed, ready, running once launched, created),
+// the VMM not checked (vmm_alive null in the row).
+VmStatus status_of_mirrored(const std::string& id, const std::string& host, const Record& rec);
 
 // "45s", "12m", "3h", "2d".
 std::string format_age(std::int64_t seconds);

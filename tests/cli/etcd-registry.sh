@@ -2,7 +2,8 @@
 # With $VMUTILS_STORE naming etcd, every tool that saves a record mirrors it
 # to <prefix>/vms/<id>, not only vmnet-alloc: the fleet's copy of a cloned
 # VM holds its rootfs section, two VMs cloned in one pipeline (two jobs)
-# both arrive, and vm-destroy removes the copy with the VM. A bad
+# both arrive, vm-ls --all-hosts lists another host's VM from its copy,
+# and vm-destroy removes the copy with the VM. A bad
 # $VMUTILS_STORE is refused by any tool with exit 2.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/etcd-lib.sh"
@@ -29,6 +30,18 @@ first=$(head -1 <<<"$ids")
 expect_rc 0 vm-destroy --id "$first" --archive never
 [ -z "$(mirror "$first")" ] || fail "vm-destroy left the copy of $first in etcd"
 [ -n "$(mirror "$(tail -1 <<<"$ids")")" ] || fail "vm-destroy removed another VM's copy"
+# vm-ls --all-hosts: this host's VMs checked here, another host's from its copy.
+VMUTILS_HOST_ID=host-b VMUTILS_STATE_DIR="$T/host-b" vmnet-alloc --no-tap -q --pool 10.60.0.0/24 \
+  --id vm-on-b >/dev/null || fail "vmnet-alloc on host-b"
+expect_rc 0 vm-ls --all-hosts --json
+[ "$(jq -r 'select(.id=="vm-on-b") | .host + " " + .state + " " + (.vmm_alive|tostring)' "$OUT")" = \
+  "host-b created null" ] || fail "vm-ls --all-hosts does not show host-b's VM: $(cat "$OUT")"
+[ "$(jq -r "select(.id==\"$(tail -1 <<<"$ids")\") | .host" "$OUT")" = host-a ] ||
+  fail "vm-ls --all-hosts does not name this host: $(cat "$OUT")"
+expect_rc 0 vm-ls --json
+grep -q vm-on-b "$OUT" && fail "plain vm-ls lists another host's VM"
+VMUTILS_STORE= expect_rc 2 vm-ls --all-hosts
+stderr_has "--all-hosts needs a store shared by hosts"
 VMUTILS_STORE=zookeeper://x expect_rc 2 vm-ls
 stderr_has "use 'host' (the state folder's leases) or etcd://"
-pass "every saved record mirrored to etcd (two jobs), removed by vm-destroy; a bad store refused"
+pass "every saved record mirrored to etcd (two jobs); vm-ls --all-hosts; removed by vm-destroy; a bad store refused"

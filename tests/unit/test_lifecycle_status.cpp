@@ -98,3 +98,16 @@ TEST_CASE("format_age, record_failed, record_ready") {
   CHECK_FALSE(record_ready(rec({{"ready", {{"ok", true}}}, {"error", {{"tool", "x"}}}})));
   CHECK_FALSE(record_ready(rec({})));
 }
+
+TEST_CASE("status: another host's VM is what its mirrored record says, its VMM unchecked") {
+  const auto launched = rec({{"vmm", {{"backend", "qemu"}, {"pid", 4242}}}});
+  VmStatus s = status_of_mirrored("vm-1", "host-b", launched);
+  CHECK(s.state == VmState::running);
+  CHECK(s.remote);
+  CHECK(s.row()["host"] == "host-b");
+  CHECK(s.row()["vmm_alive"].is_null());
+  CHECK(status_of_mirrored("vm-1", "host-b", rec(Json::object())).state == VmState::created);
+  CHECK(
+      status_of_mirrored("vm-1", "host-b", rec({{"vmm", {{"pid", 1}}}, {"ready", {{"ok", true}}}}))
+          .state == VmState::ready);
+}
