@@ -123,8 +123,11 @@ void Checker::check_enabled() {
       fmt::format("{} is not started at boot: nothing that {} pulls in wants it{} (enable it "
                   "with a link in /etc/systemd/system/{}.wants/)",
                   name_, target,
-                  elsewhere.empty() ? std::string()
-                                    : fmt::format("; links exist only in {}", elsewhere.dump()),
+                  elsewhere.empty()
+                      ? std::string()
+                      : fmt::format("; links exist only in {}",
+                                    elsewhere.dump(-1, ' ', false,
+                                                   nlohmann::json::error_handler_t::replace)),
                   target),
       ev);
 }

@@ -51,13 +51,16 @@ void Checker::check_network_online() {
     }
   }
   add(Severity::error, "no_wait_online_provider",
-      fmt::format(
-          "{} is ordered after {}, but no wait-online service is enabled for it "
-          "(systemd-networkd-wait-online.service or NetworkManager-wait-online.service "
-          "linked in {}.wants{}): the target is reached at once, before the network is "
-          "up",
-          name_, t, t,
-          dangling.empty() ? std::string() : fmt::format("; dangling: {}", dangling.dump())),
+      fmt::format("{} is ordered after {}, but no wait-online service is enabled for it "
+                  "(systemd-networkd-wait-online.service or NetworkManager-wait-online.service "
+                  "linked in {}.wants{}): the target is reached at once, before the network is "
+                  "up",
+                  name_, t, t,
+                  dangling.empty()
+                      ? std::string()
+                      : fmt::format("; dangling: {}",
+                                    dangling.dump(-1, ' ', false,
+                                                  nlohmann::json::error_handler_t::replace))),
       {{"after", after}, {"wants", wants}, {"looked_in", looked}, {"dangling", dangling}});
 }
 

@@ -60,7 +60,10 @@ class EtcdRegistry final : public RecordRegistry {
   void put(const Record& r) override {
     const Json v = {{"v", 1}, {"host", host_}, {"record", r.json()}};
     std::lock_guard lock(mu_);
-    etcd_->txn(Json::array(), Json::array({EtcdClient::put(key(r.id()), v.dump())}), Json::array());
+    etcd_->txn(Json::array(),
+               Json::array({EtcdClient::put(
+                   key(r.id()), v.dump(-1, ' ', false, Json::error_handler_t::replace))}),
+               Json::array());
   }
   void remove(const std::string& id) override {
     std::lock_guard lock(mu_);
