@@ -364,6 +364,8 @@ void ConsoleAnalyzer::on_unit_event(const Match& m, std::string_view text, std::
                        : fmt::format("{} started", f->name));
       break;
     case E::failed_to_start:
+      // The "[FAILED]" status line and the journal's line both say it.
+      if (s.failed_to_start && s.ended_ms && s.starting_ms.value_or(0) <= *s.ended_ms) break;
       s.failed_to_start = true;
       end_run();
       event(ms, Kind::unit, "failed", fmt::format("{} failed to start", f->name));

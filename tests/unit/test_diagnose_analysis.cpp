@@ -130,6 +130,31 @@ TEST_CASE("analysis: ExecStart missing (Type=exec)") {
   CHECK(s.evidence.size() == 5);
 }
 
+TEST_CASE("analysis: one failure said twice (status line, journal) is one event") {
+  Catalog cat;
+  ConsoleAnalyzer an(cat, {agent_facts()});
+  int n = 0;
+  auto failed_events = [&] {
+    for (const auto& e : an.take_events()) n += e.what == "failed";
+  };
+  for (const char* l : {
+           "[   39.332302] systemd[1]: Starting vm-agent.service - vmutils example agent...",
+           "[   39.524314] systemd[1]: vm-agent.service: Main process exited, code=exited, "
+           "status=203/EXEC",
+           "[FAILED] Failed to start vm-agent.service - vmutils example agent.",
+           "[   39.576318] systemd[1]: Failed to start vm-agent.service - vmutils example agent.",
+       }) {
+    an.line(l, 5000);
+    failed_events();
+  }
+  CHECK(n == 1);
+  // A new start, and a new failure: a second event.
+  an.line("[   41.0] systemd[1]: Starting vm-agent.service - vmutils example agent...", 6000);
+  an.line("[FAILED] Failed to start vm-agent.service - vmutils example agent.", 6100);
+  failed_events();
+  CHECK(n == 2);
+}
+
 TEST_CASE("analysis: the agent's own stderr is its output; description-only status lines resolve") {
   Catalog cat;
   ConsoleAnalyzer an(cat, {agent_facts()});
