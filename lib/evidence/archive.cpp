@@ -1,7 +1,5 @@
 #include "evidence/archive.hpp"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,13 +14,13 @@
 
 #include <fmt/format.h>
 
-#include "clone/copy.hpp"
-#include "clone/grow.hpp"
 #include "diagnose/lines.hpp"
 #include "diagnose/offline.hpp"
+#include "evidence/image_replay.hpp"
 #include "evidence/journal.hpp"
 #include "evidence/redact.hpp"
 #include "evidence/secrets.hpp"
+#include "evidence/staging.hpp"
 #include "ext4/image.hpp"
 #include "inject/sha256.hpp"
 #include "inspect/check.hpp"
@@ -40,23 +38,7 @@ namespace vmu::evidence {
 
 namespace {
 
-constexpr std::size_t kChunk = 1u << 16;
 constexpr std::size_t kMaxImageText = 1u << 20;  // a unit file, the env file
-constexpr std::string_view kStagePrefix = ".vmu-stage-";
-constexpr std::string_view kTempPrefix = ".vmu-archive-";
-
-void write_all(int fd, std::string_view data, const fs::path& what) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      throw sys_error(err == ENOSPC || err == EDQUOT ? Exit::exhausted : Exit::failed,
-                      fmt::format("writing '{}'", what.string()), err);
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
 
 const Json* object_of(const Json& j, const char* key) {
   auto it = j.find(key);
@@ -66,223 +48,6 @@ std::string string_of(const Json* j, const char* key) {
   if (!j) return {};
   auto it = j->find(key);
   return it != j->end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-// A private folder for the staged members, removed with everything in it.
-class Staging {
- public:
-  Staging(const fs::path& out_dir, std::vector<RedactRule> rules) : rules_(std::move(rules)) {
-    std::string tmpl = (out_dir / (std::string(kStagePrefix) + "XXXXXX")).string();
-    if (!::mkdtemp(tmpl.data()))
-      throw sys_error(fmt::format("creating a staging folder in '{}'", out_dir.string()), errno);
-    dir_ = tmpl;
-  }
-  ~Staging() {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  Staging(const Staging&) = delete;
-  Staging& operator=(const Staging&) = delete;
-
-  const fs::path& dir() const { return dir_; }
-
-  // One member being written: source bytes in, redacted bytes staged.
-  class Writer {
-   public:
-    Writer(Staging& s, std::string name, std::string source, std::uint64_t limit)
-        : s_(s), redactor_(s.rules_), limit_(limit) {
-      m_.name = std::move(name);
-      m_.source = std::move(source);
-      path_ = s.dir_ / fmt::format("{:03}", s.members_.size() + s.open_++);
-      fd_ = Fd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-      if (!fd_) throw sys_error(fmt::format("creating '{}'", path_.string()), errno);
-    }
-    // False once the limit is reached (the rest is dropped, the member
-    // marked truncated).
-    bool write(std::string_view in) {
-      if (in_ + in.size() > limit_) {
-        in = in.substr(0, static_cast<std::size_t>(limit_ - in_));
-        m_.truncated = true;
-      }
-      in_ += in.size();
-      out_.clear();
-      redactor_.feed(in, out_);
-      emit();
-      return !m_.truncated;
-    }
-    Member close() {
-      out_.clear();
-      redactor_.finish(out_);
-      emit();
-      if (m_.truncated) {
-        out_ = fmt::format("\n[vmutils: truncated here: the source is over the {} byte limit]\n",
-                           limit_);
-        emit();
-      }
-      fd_.reset();
-      m_.sha256 = hash_.hex();
-      s_.replacements_ += redactor_.replaced();
-      --s_.open_;
-      s_.members_.push_back({m_, path_});
-      return m_;
-    }
-
-   private:
-    void emit() {
-      if (out_.empty()) return;
-      write_all(fd_.get(), out_, path_);
-      hash_.update(out_);
-      m_.size += out_.size();
-    }
-    Staging& s_;
-    Redactor redactor_;
-    std::uint64_t limit_;
-    std::uint64_t in_ = 0;
-    Member m_;
-    fs::path path_;
-    Fd fd_;
-    inject::Sha256 hash_;
-    std::string out_;
-  };
-
-  Member add_text(const std::string& name, const std::string& source, std::string_view text) {
-    Writer w(*this, name, source, UINT64_MAX);
-    w.write(text);
-    return w.close();
-  }
-
-  struct Staged {
-    Member member;
-    fs::path path;
-  };
-  const std::vector<Staged>& members() const { return members_; }
-  std::uint64_t replacements() const { return replacements_; }
-  const std::vector<RedactRule>& rules() const { return rules_; }
-
- private:
-  fs::path dir_;
-  std::vector<RedactRule> rules_;
-  std::vector<Staged> members_;
-  std::size_t open_ = 0;
-  std::uint64_t replacements_ = 0;
-};
-
-// Copies a host file up to its size now (a log still being written is
-// copied as far as it is), calling `also` with each chunk too.
-std::optional<std::string> copy_host_file(Staging& st, const std::string& name, const fs::path& p,
-                                          std::uint64_t limit,
-                                          const std::function<void(std::string_view)>& also,
-                                          std::vector<Member>& members) {
-  Fd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-  if (!fd) return fmt::format("cannot open '{}': {}", p.string(), std::strerror(errno));
-  struct stat sb {};
-  if (::fstat(fd.get(), &sb) != 0) return fmt::format("cannot stat '{}'", p.string());
-  if (!S_ISREG(sb.st_mode)) return fmt::format("'{}' is not a regular file", p.string());
-  const auto size = static_cast<std::uint64_t>(sb.st_size);
-  Staging::Writer w(st, name, p.string(), limit);
-  std::string buf(kChunk, '\0');
-  std::uint64_t done = 0;
-  while (done < size) {
-    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, size - done));
-    const ssize_t n = ::read(fd.get(), buf.data(), want);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw sys_error(fmt::format("reading '{}'", p.string()), errno);
-    if (n == 0) break;  // truncated under us: what was there
-    const std::string_view chunk(buf.data(), static_cast<std::size_t>(n));
-    done += chunk.size();
-    if (also) also(chunk);
-    if (!w.write(chunk)) break;
-  }
-  members.push_back(w.close());
-  return std::nullopt;
-}
-
-// Stale staging folders and temporary archives of killed runs (over an hour old).
-void remove_stale(const fs::path& dir) {
-  std::error_code ec;
-  const auto now = fs::file_time_type::clock::now();
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    const std::string n = e.path().filename().string();
-    if (!n.starts_with(kStagePrefix) && !n.starts_with(kTempPrefix)) continue;
-    std::error_code ec2;
-    const auto t = fs::last_write_time(e.path(), ec2);
-    if (!ec2 && now - t > std::chrono::hours(1)) fs::remove_all(e.path(), ec2);
-  }
-}
-
-// libarchive's output: to the temporary file, hashed on the way.
-struct TarOut {
-  int fd = -1;
-  fs::path path;
-  inject::Sha256 hash;
-  std::uint64_t size = 0;
-  int err = 0;
-};
-
-la_ssize_t tar_write(struct archive*, void* user, const void* buf, size_t n) {
-  auto* o = static_cast<TarOut*>(user);
-  const std::string_view data(static_cast<const char*>(buf), n);
-  std::string_view rest = data;
-  while (!rest.empty()) {
-    const ssize_t w = ::write(o->fd, rest.data(), rest.size());
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) {
-      o->err = errno;
-      return -1;
-    }
-    rest.remove_prefix(static_cast<std::size_t>(w));
-  }
-  o->hash.update(data);
-  o->size += n;
-  return static_cast<la_ssize_t>(n);
-}
-
-void write_tar(const std::vector<std::pair<std::string, fs::path>>& entries, TarOut& out) {
-  struct archive* a = archive_write_new();
-  if (!a) throw Error(Exit::failed, "libarchive: out of memory");
-  struct Guard {
-    struct archive* a;
-    ~Guard() { archive_write_free(a); }
-  } guard{a};
-  auto check = [&](int rc, const std::string& doing) {
-    if (rc == ARCHIVE_OK || rc == ARCHIVE_WARN) return;
-    if (out.err)
-      throw sys_error(out.err == ENOSPC || out.err == EDQUOT ? Exit::exhausted : Exit::failed,
-                      fmt::format("writing archive '{}'", out.path.string()), out.err);
-    throw Error(Exit::failed, fmt::format("{} of '{}': {}", doing, out.path.string(),
-                                          archive_error_string(a) ? archive_error_string(a) : "?"));
-  };
-  check(archive_write_add_filter_gzip(a), "setting up gzip");
-  check(archive_write_set_format_pax_restricted(a), "setting up tar");
-  check(archive_write_open(a, &out, nullptr, tar_write, nullptr), "opening");
-  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::string buf(kChunk, '\0');
-  for (const auto& [name, path] : entries) {
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) throw sys_error(fmt::format("reading staged '{}'", path.string()), errno);
-    struct stat sb {};
-    ::fstat(fd.get(), &sb);
-    struct archive_entry* e = archive_entry_new();
-    struct EntryGuard {
-      struct archive_entry* e;
-      ~EntryGuard() { archive_entry_free(e); }
-    } eg{e};
-    archive_entry_set_pathname(e, name.c_str());
-    archive_entry_set_size(e, sb.st_size);
-    archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_perm(e, 0644);
-    archive_entry_set_mtime(e, now, 0);
-    check(archive_write_header(a, e), "writing a header");
-    for (;;) {
-      const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw sys_error(fmt::format("reading staged '{}'", path.string()), errno);
-      if (n == 0) break;
-      if (archive_write_data(a, buf.data(), static_cast<std::size_t>(n)) < 0)
-        check(ARCHIVE_FATAL, "writing data");
-    }
-  }
-  check(archive_write_close(a), "finishing");
 }
 
 std::vector<std::string> json_strings(const Json* j, const char* key) {
@@ -300,86 +65,6 @@ bool safe_member_path(std::string_view p) {
   for (const auto& part : fs::path(p))
     if (part == "..") return false;
   return true;
-}
-
-// The VM's image, opened read-only. One whose ext4 journal needs recovery
-// (the VM runs, or was stopped hard) holds its latest metadata — a journal
-// file created a few seconds before a SIGKILL, say — only in that journal:
-// it is copied into `work` (reflink, else a sparse copy) and the journal is
-// replayed on the copy (e2fsck -E journal_only), so those files are seen.
-// The image itself is never changed. When that fails, the image is read as
-// it is, and `note` says so.
-struct OpenedImage {
-  std::optional<ext4::Image> img;
-  fs::path copy;     // the replayed copy, removed by release()
-  std::string note;  // how it was read, for the manifest
-  std::string problem;
-  void release() {
-    img.reset();
-    std::error_code ec;
-    if (!copy.empty()) fs::remove(copy, ec);
-    copy.clear();
-  }
-};
-
-OpenedImage open_image(const std::string& path, const fs::path& work, const StopFn& stop,
-                       const ProgressFn& progress) {
-  OpenedImage o;
-  try {
-    o.img = ext4::Image::open(path, ext4::Access::read_only, ext4::Dirty::refuse);
-    o.note = "read as it is (clean)";
-    return o;
-  } catch (const Error& e) {
-    if (e.reason() != "needs_recovery") {
-      try {
-        o.img = ext4::Image::open(path, ext4::Access::read_only, ext4::Dirty::allow);
-        o.note = fmt::format("read as it is ({})", e.what());
-      } catch (const Error& e2) {
-        o.problem = e2.what();
-      }
-      return o;
-    }
-  }
-  std::string why;
-  try {
-    Fd src(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!src) throw sys_error(fmt::format("opening '{}'", path), errno);
-    struct stat sb {};
-    if (::fstat(src.get(), &sb) != 0) throw sys_error(fmt::format("stat of '{}'", path), errno);
-    o.copy = work / "rootfs-replayed.ext4";
-    Fd dst(::open(o.copy.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-    if (!dst) throw sys_error(fmt::format("creating '{}'", o.copy.string()), errno);
-    if (try_reflink(src.get(), dst.get()) != 0)
-      sparse_copy(src.get(), dst.get(), static_cast<std::uint64_t>(sb.st_size), path, o.copy, stop,
-                  false, progress);
-    dst.reset();
-    const CommandResult r =
-        run_command({"e2fsck", "-E", "journal_only", "-y", o.copy.string()}, stop);
-    if (r.status > 1)  // 0 nothing to do, 1 replayed
-      why = fmt::format("e2fsck -E journal_only exited {}", r.status);
-    else
-      o.img = ext4::Image::open(o.copy, ext4::Access::read_only, ext4::Dirty::allow);
-  } catch (const Error& e) {
-    if (e.code() == Exit::interrupted) throw;
-    why = e.what();
-  }
-  if (o.img) {
-    o.note =
-        "its journal needed recovery (the VM ran or was stopped hard): read from a private "
-        "copy with the journal replayed";
-    return o;
-  }
-  o.release();
-  try {
-    o.img = ext4::Image::open(path, ext4::Access::read_only, ext4::Dirty::allow);
-    o.note = fmt::format(
-        "its journal needed recovery, and replaying it on a copy failed ({}): "
-        "read as it is, the latest writes may be missing",
-        why);
-  } catch (const Error& e2) {
-    o.problem = e2.what();
-  }
-  return o;
 }
 
 }  // namespace

@@ -17,19 +17,6 @@ namespace vmu {
 
 namespace {
 
-void write_all(int fd, std::string_view data, const fs::path& path) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      throw sys_error(err == ENOSPC || err == EDQUOT ? Exit::exhausted : Exit::failed,
-                      fmt::format("writing '{}'", path.string()), err);
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
-
 const char* type_name(mode_t m) {
   if (S_ISDIR(m)) return "a folder";
   if (S_ISFIFO(m)) return "a FIFO";
@@ -52,6 +39,19 @@ const char* type_name(mode_t m) {
 }
 
 }  // namespace
+
+void write_all(int fd, std::string_view data, const fs::path& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      throw sys_error(err == ENOSPC || err == EDQUOT ? Exit::exhausted : Exit::failed,
+                      fmt::format("writing '{}'", path.string()), err);
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
 
 Fd open_regular(const fs::path& path, int flags, std::string_view what) {
   struct stat st {};

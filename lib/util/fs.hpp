@@ -36,6 +36,10 @@ std::string read_file(const fs::path& path, std::size_t limit = 16u << 20);
 // what is not a regular file (open_regular).
 std::optional<std::string> read_file_if_exists(const fs::path& path, std::size_t limit = 16u << 20);
 
+// Writes all of `data` to `fd` (retrying short writes and EINTR); ENOSPC and
+// EDQUOT are Exit::exhausted. `path` names the file in the error.
+void write_all(int fd, std::string_view data, const fs::path& path);
+
 // Observes the phases of write_file_atomic (tests use it to crash mid-write).
 using WriteHook = std::function<void(std::string_view phase)>;
 
